@@ -1,0 +1,15 @@
+// Package bench measures share against nginx, side by side, on loopback.
+//
+// Two forms measure the same three things over one folder on tmpfs served by
+// both servers at once: requests/s for a 4 KiB file, requests/s for the
+// listing of a folder of 10,000 files, and the throughput of one 512 MiB
+// download. The script bench/run drives wrk and curl; its Markdown output is
+// committed as bench/RESULTS.md. The Go benchmarks of this package drive both
+// servers with net/http over keep-alive connections:
+//
+//	go test -run '^$' -bench . ./bench
+//
+// They build share from the module root once per test binary, or use the
+// binary named by SHARE_BIN. CI compiles them (go test ./... runs no
+// benchmark); nothing here asserts a speed.
+package bench
