@@ -1,0 +1,114 @@
+// Command share serves a folder to the local network over HTTP and
+// anonymous read-only FTP, optionally encrypting every download to the
+// OpenPGP key on an attached smartcard.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes of the command.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "share: %v\nRun 'share --help' for usage.\n", usage.err)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "share: %v\n", err)
+	return exitFailure
+}
+
+// usageError marks a mistake in the command line (exit code 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "share",
+		Usage:     "serve a folder to the local network over HTTP and FTP",
+		UsageText: "share [options] [DIR]",
+		ArgsUsage: "[DIR]",
+		Description: "Serves DIR (default: the current folder) read-only over HTTP and anonymous FTP.\n" +
+			"Every option can also be set with the environment variable SHARE_<NAME>, e.g. SHARE_HTTP=:8080.",
+		Flags:           serveFlags(),
+		Commands:        []*cli.Command{cardCommand(), versionCommand()},
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Suggest:         true,
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		// Errors are printed by run, once, in one format.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Action:         serve,
+	}
+}
+
+// flag builds the environment variable name of an option.
+func envOf(name string) []string {
+	return []string{"SHARE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "http", Value: ":8000", Usage: "HTTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("http")},
+		&cli.StringFlag{Name: "ftp", Value: ":2121", Usage: "FTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("ftp")},
+		&cli.BoolFlag{Name: "no-http", Usage: "do not serve HTTP", EnvVars: envOf("no-http")},
+		&cli.BoolFlag{Name: "no-ftp", Usage: "do not serve FTP", EnvVars: envOf("no-ftp")},
+		&cli.StringFlag{Name: "passive-ports", Usage: "FTP passive data port range `LOW-HIGH` (default: chosen by the kernel)", EnvVars: envOf("passive-ports")},
+		&cli.StringFlag{Name: "public-host", Usage: "`HOST` announced in FTP passive replies (behind NAT)", EnvVars: envOf("public-host")},
+		&cli.DurationFlag{Name: "ftp-idle", Value: defaultFTPIdle, Usage: "drop FTP clients idle this `DURATION`", EnvVars: envOf("ftp-idle")},
+		&cli.BoolFlag{Name: "hidden", Usage: "also serve dot-files and dot-folders", EnvVars: envOf("hidden")},
+		&cli.BoolFlag{Name: "encrypt", Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
+		&cli.StringSliceFlag{Name: "recipient", Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},
+		&cli.StringFlag{Name: "reader", Usage: "PC/SC reader `NAME` to use (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
+		&cli.BoolFlag{Name: "armor", Usage: "ASCII-armored encrypted output (.asc) instead of binary (.gpg)", EnvVars: envOf("armor")},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: `text` or json", EnvVars: envOf("log-format")},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no banner and no access log; errors only", EnvVars: envOf("quiet")},
+	}
+}
+
+// newLogger builds the event and access logger on stderr.
+func newLogger(w io.Writer, format string, quiet bool) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if quiet {
+		opts.Level = slog.LevelError
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usagef("--log-format must be text or json, not %q", format)
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"example.com/share/httpshare"
+	"example.com/share/sharefs"
+)
+
+const (
+	defaultFTPIdle = 5 * time.Minute
+	// shutdownGrace is how long transfers in flight may go on after a
+	// SIGINT or SIGTERM.
+	shutdownGrace = 5 * time.Second
+)
+
+// server is what serve runs: the HTTP or the FTP server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// service is one server with its listener.
+type service struct {
+	proto  string // "http" or "ftp"
+	ln     net.Listener
+	server server
+}
+
+func serve(c *cli.Context) error {
+	dir, err := folderArg(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("no-http") && c.Bool("no-ftp") {
+		return usagef("--no-http and --no-ftp together leave nothing to serve")
+	}
+	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
+	if err != nil {
+		return err
+	}
+	root, err := openFolder(dir, c.Bool("hidden"))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	view, err := encryptionView(c, root)
+	if err != nil {
+		return err
+	}
+	services, err := listenAll(c, view, logger)
+	if err != nil {
+		return err
+	}
+	if !c.Bool("quiet") {
+		printBanner(c.App.Writer, root.Path(), services, c)
+	}
+	return runServices(services, logger)
+}
+
+// folderArg returns the folder to share: the one argument, or ".".
+func folderArg(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return ".", nil
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("share takes one folder, got %d arguments", c.NArg())
+}
+
+// openFolder opens the shared folder, with a clear error for the usual
+// mistakes.
+func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
+	root, err := sharefs.New(dir, sharefs.Options{Hidden: hidden})
+	switch {
+	case err == nil:
+		return root, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("folder %q does not exist; give the path of an existing folder", dir)
+	case errors.Is(err, sharefs.ErrNotDir):
+		return nil, fmt.Errorf("%q is a file, not a folder; give the folder that holds it", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("folder %q cannot be read (permission denied); pick a folder you can read", dir)
+	}
+	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
+}
+
+// listenAll opens the listeners first, so that a port in use is reported
+// before anything is served.
+func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]service, error) {
+	var services []service
+	closeAll := func() {
+		for _, s := range services {
+			s.ln.Close()
+		}
+	}
+	if !c.Bool("no-http") {
+		ln, err := listen("HTTP", "--http", c.String("http"))
+		if err != nil {
+			return nil, err
+		}
+		srv := httpshare.New(view, httpshare.Options{Logger: logger})
+		services = append(services, service{"http", ln, srv})
+	}
+	if !c.Bool("no-ftp") {
+		s, err := newFTPService(c, view, logger)
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		services = append(services, s)
+	}
+	return services, nil
+}
+
+// runServices serves until a signal or a fatal server error, then shuts
+// everything down gracefully.
+func runServices(services []service, logger *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	failed := make(chan error, len(services))
+	for _, s := range services {
+		go func() {
+			if err := s.server.Serve(s.ln); err != nil {
+				failed <- fmt.Errorf("%s server: %w", s.proto, err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "grace", shutdownGrace)
+	case runErr = <-failed:
+	}
+	stop() // a second signal now ends the process at once
+	shutdown(services, logger)
+	return runErr
+}
+
+// shutdown stops every server, letting transfers in flight finish within
+// the grace period.
+func shutdown(services []service, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	done := make(chan struct{})
+	for _, s := range services {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := s.server.Shutdown(ctx); err != nil {
+				logger.Warn("transfers cut at shutdown", "proto", s.proto, "err", err)
+			}
+		}()
+	}
+	for range services {
+		<-done
+	}
+}
