@@ -1,0 +1,126 @@
+package httpshare
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+)
+
+// logWriter records the status and body bytes of a response for the
+// access log. It implements io.ReaderFrom by delegation so file bodies
+// still reach the kernel's sendfile, and Unwrap for
+// http.ResponseController.
+type logWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+// WriteHeader records the status.
+func (w *logWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write counts body bytes.
+func (w *logWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom hands src to the underlying writer's ReadFrom, which sends
+// an *os.File with sendfile.
+func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+	}
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes a flush through, for handlers that test for http.Flusher.
+func (w *logWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// writerOnly hides any ReadFrom method, so io.Copy does not recurse.
+type writerOnly struct{ io.Writer }
+
+// logAccess writes one access log line. A body cut short of its declared
+// Content-Length (a failed read, a client gone) is logged as a warning.
+func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	level := slog.LevelInfo
+	msg := "request"
+	if incomplete(w, r, status) {
+		level, msg = slog.LevelWarn, "response incomplete"
+	}
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.LogAttrs(r.Context(), level, msg,
+		slog.String("client", r.RemoteAddr),
+		slog.String("proto", r.Proto),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.RequestURI()),
+		slog.Int("status", status),
+		slog.Int64("bytes", w.bytes),
+		slog.Duration("duration", time.Since(start)),
+	)
+}
+
+// incomplete reports whether fewer body bytes went out than announced.
+func incomplete(w *logWriter, r *http.Request, status int) bool {
+	if r.Method == http.MethodHead || status == http.StatusNotModified {
+		return false
+	}
+	cl := w.Header().Get("Content-Length")
+	if cl == "" {
+		return false
+	}
+	n, err := strconv.ParseInt(cl, 10, 64)
+	return err == nil && w.bytes < n
+}
+
+// recoverPanic turns a panic in a handler into a logged error and an
+// aborted connection; the server keeps serving.
+func (s *Server) recoverPanic(w *logWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.Error("handler panic", "path", r.URL.RequestURI(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if w.status == 0 {
+		w.status = http.StatusInternalServerError
+		http.Error(w.ResponseWriter, "500 internal server error", http.StatusInternalServerError)
+		return
+	}
+	// Headers are out: the only honest signal left is to cut the connection.
+	panic(http.ErrAbortHandler)
+}

@@ -1,0 +1,122 @@
+package httpshare
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"time"
+
+	"example.com/share/sharefs"
+)
+
+// sniffLen is how many bytes net/http's content sniffing looks at.
+const sniffLen = 512
+
+// serveFile answers GET and HEAD for a regular file.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry) {
+	f, err := s.view.Open(name)
+	if err != nil {
+		s.statFailed(w, r, name, err)
+		return
+	}
+	defer f.Close()
+	setFileHeaders(w.Header())
+	if rs, ok := f.(io.ReadSeeker); ok {
+		s.serveSeekable(w, r, name, entry, rs)
+		return
+	}
+	s.serveStream(w, r, name, entry, f)
+}
+
+// setFileHeaders sets what every file response carries. The sandbox
+// policy makes an HTML or SVG file run in an opaque origin without
+// script, so a shared file cannot act as the share.
+func setFileHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+}
+
+// serveSeekable hands a seekable file to http.ServeContent, which does
+// ranges and conditional requests; an *os.File then goes out with
+// sendfile.
+func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry, rs io.ReadSeeker) {
+	h := w.Header()
+	ctype, err := seekableType(name, rs)
+	if err != nil {
+		s.log.Error("read failed", "path", name, "err", err)
+		http.Error(w, "500 internal server error", http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Type", ctype)
+	if tag := etag(entry); tag != "" {
+		h.Set("ETag", tag)
+	}
+	http.ServeContent(w, r, path.Base(name), entry.ModTime, rs)
+}
+
+// seekableType picks the Content-Type by extension, else by sniffing the
+// first bytes, then rewinds.
+func seekableType(name string, rs io.ReadSeeker) (string, error) {
+	if t := typeByExtension(name); t != "" {
+		return t, nil
+	}
+	var buf [sniffLen]byte
+	n, err := io.ReadFull(rs, buf[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return "", fmt.Errorf("sniff %q: %w", name, err)
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("rewind %q: %w", name, err)
+	}
+	return http.DetectContentType(buf[:n]), nil
+}
+
+// typeByExtension is the MIME type of name's extension, or "".
+func typeByExtension(name string) string {
+	return mime.TypeByExtension(path.Ext(name))
+}
+
+// etag builds a strong validator from inode, size and modification time;
+// any change to the file changes at least one of them.
+func etag(e sharefs.Entry) string {
+	if e.Size < 0 || e.ModTime.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(`"%x-%x-%x"`, e.Inode, e.Size, e.ModTime.UnixNano())
+}
+
+// serveStream sends a file that cannot seek (an encrypting view, say):
+// no ranges, no ETag, a length only when known. Range is ignored.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry, f io.Reader) {
+	h := w.Header()
+	br := bufio.NewReaderSize(f, 32<<10)
+	ctype := typeByExtension(name)
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h.Set("Content-Type", ctype)
+	if !entry.ModTime.IsZero() {
+		h.Set("Last-Modified", entry.ModTime.UTC().Format(http.TimeFormat))
+	}
+	if entry.Size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(entry.Size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	start := time.Now()
+	n, err := io.Copy(w, br)
+	if err == nil && entry.Size >= 0 && n != entry.Size {
+		err = fmt.Errorf("sent %d bytes of %d", n, entry.Size)
+	}
+	if err != nil {
+		s.log.Warn("download failed", "path", name, "bytes", n, "after", time.Since(start), "err", err)
+		// The client must not take a short body for the whole file.
+		panic(http.ErrAbortHandler)
+	}
+}

@@ -1,0 +1,202 @@
+// Package httpshare serves a sharefs.View over HTTP: an HTML and JSON
+// listing of every folder, and downloads with ranges, validators and the
+// kernel's zero-copy path. It never writes to the shared folder.
+package httpshare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"example.com/share/sharefs"
+)
+
+// Options configures a Server.
+type Options struct {
+	Logger *slog.Logger // access and error log; nil means discard
+	FTPURL string       // optional, shown in the page footer later
+}
+
+// Server is the HTTP side of share: a handler over one view plus the
+// http.Server that runs it.
+type Server struct {
+	view   sharefs.View
+	opts   Options
+	log    *slog.Logger
+	router *mux.Router
+	srv    *http.Server
+	cache  *listingCache
+
+	closeOnce sync.Once
+}
+
+// Time-outs of the http.Server. There is deliberately no write time-out:
+// it would cut big downloads on slow links.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// bodyReadTimeout bounds how long a request body (which this
+	// read-only server never wants) may take to arrive.
+	bodyReadTimeout = 10 * time.Second
+)
+
+// New builds the server for view.
+func New(view sharefs.View, opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{view: view, opts: opts, log: log}
+	s.cache = newListingCache(view, log, opts.FTPURL)
+	s.router = s.routes()
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// routes builds the gorilla/mux router. The router neither cleans nor
+// decodes paths: requestName decodes the raw path exactly once, and
+// mux's cleaning redirect could point off-site ("//host").
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.UseEncodedPath()
+	r.SkipClean(true)
+	r.Methods(http.MethodGet, http.MethodHead).PathPrefix("/").HandlerFunc(s.serveGet)
+	r.Methods(http.MethodOptions).HandlerFunc(s.serveOptions)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.serveNotAllowed)
+	r.NotFoundHandler = http.HandlerFunc(s.serveNotFound)
+	return r
+}
+
+// ServeHTTP is the whole handler: access log, panic guard, router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lw := &logWriter{ResponseWriter: w, status: 0}
+	start := time.Now()
+	defer s.logAccess(lw, r, start)
+	defer s.recoverPanic(lw, r)
+	if r.ContentLength != 0 {
+		// A read-only server wants no body; do not wait long for one.
+		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
+	}
+	s.router.ServeHTTP(lw, r)
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after
+// Shutdown and the accept error otherwise.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("http server on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, lets transfers in flight finish until ctx
+// ends, then closes every connection and releases the listing cache.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("http shutdown: %w", err), s.srv.Close())
+	}
+	s.closeOnce.Do(s.cache.close)
+	return err
+}
+
+// serveOptions answers OPTIONS with the methods every path allows.
+func (s *Server) serveOptions(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowedMethods)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+const allowedMethods = "GET, HEAD, OPTIONS"
+
+// serveNotAllowed answers every method but GET, HEAD and OPTIONS.
+func (s *Server) serveNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowedMethods)
+	// Do not read what may be a large upload before answering.
+	w.Header().Set("Connection", "close")
+	http.Error(w, "405 method not allowed: this share is read-only", http.StatusMethodNotAllowed)
+}
+
+// notFoundBody is the one answer for anything missing or refused, so a
+// client cannot tell them apart.
+const notFoundBody = "404 page not found\n"
+
+func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
+	notFound(w)
+}
+
+func notFound(w http.ResponseWriter) {
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding", "Content-Disposition"} {
+		h.Del(k)
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(notFoundBody))
+}
+
+// serveGet answers GET and HEAD for folders and files.
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
+	name, wantDir, ok := requestName(r)
+	if !ok {
+		notFound(w)
+		return
+	}
+	entry, err := s.view.Stat(name)
+	if err != nil {
+		s.statFailed(w, r, name, err)
+		return
+	}
+	switch {
+	case entry.IsDir && !wantDir:
+		redirectToFolder(w, r, name)
+	case entry.IsDir:
+		s.serveFolder(w, r, name, entry)
+	case wantDir:
+		// A file asked for as a folder ("/file.txt/") does not exist.
+		notFound(w)
+	default:
+		s.serveFile(w, r, name, entry)
+	}
+}
+
+// statFailed answers a failed Stat: 404 for anything the view does not
+// show, 500 (logged) for real errors.
+func (s *Server) statFailed(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if isNotExist(err) {
+		notFound(w)
+		return
+	}
+	s.log.Error("stat failed", "path", name, "err", err)
+	http.Error(w, "500 internal server error", http.StatusInternalServerError)
+}
+
+// redirectToFolder sends /dir to /dir/, keeping the query. The target is
+// built from the decoded name, so it is always a local absolute path.
+func redirectToFolder(w http.ResponseWriter, r *http.Request, name string) {
+	target := folderURL(name)
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusMovedPermanently)
+}
