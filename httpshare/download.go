@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/share/sharefs"
@@ -55,7 +56,34 @@ func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name stri
 	if tag := etag(entry); tag != "" {
 		h.Set("ETag", tag)
 	}
+	if !dropEmptySuffixes(r) {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(entry.Size, 10))
+		http.Error(w, "416 requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
+		return
+	}
 	http.ServeContent(w, r, path.Base(name), entry.ModTime, rs)
+}
+
+// dropEmptySuffixes removes "-0" from a Range header: a suffix of no
+// bytes selects nothing, which net/http would answer with an empty 206.
+// It reports false when nothing else remains to satisfy.
+func dropEmptySuffixes(r *http.Request) bool {
+	rng := r.Header.Get("Range")
+	spec, ok := strings.CutPrefix(rng, "bytes=")
+	if !ok || !strings.Contains(spec, "-0") {
+		return true
+	}
+	var keep []string
+	for part := range strings.SplitSeq(spec, ",") {
+		if p := strings.TrimSpace(part); strings.TrimLeft(p, "-0") != "" || !strings.HasPrefix(p, "-") {
+			keep = append(keep, p)
+		}
+	}
+	if len(keep) == 0 {
+		return false
+	}
+	r.Header.Set("Range", "bytes="+strings.Join(keep, ","))
+	return true
 }
 
 // seekableType picks the Content-Type by extension, else by sniffing the
