@@ -1,0 +1,251 @@
+package ftpshare
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+)
+
+// writeTimeout bounds one reply write, so a client that never reads
+// replies cannot hold a session forever.
+const writeTimeout = 30 * time.Second
+
+// errIdle reports a client that sent no command for the idle time-out.
+var errIdle = errors.New("idle time-out")
+
+// ctrlConn is the control connection handed to goftp. It hands over
+// cleaned command lines one by one, bounds their length, drops idle
+// clients with a reply, and watches for ABOR while a transfer runs.
+type ctrlConn struct {
+	raw   *net.TCPConn
+	srv   *Server
+	id    uint64
+	peer  netip.Addr // the client, without the IPv4-in-IPv6 prefix
+	local netip.Addr // our address on this connection
+	state *session   // per-session data-connection state
+
+	wmu sync.Mutex // serialises writes of whole replies
+
+	mu       sync.Mutex
+	lines    lineBuffer
+	out      []byte    // a cleaned line not yet read by the session
+	readErr  error     // a read error seen by the ABOR watcher
+	deadline time.Time // when the command being read times out
+	busy     bool      // a transfer runs
+
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+// peerAddr is the RemoteAddr of a ctrlConn. goftp's Session only exposes
+// RemoteAddr, so commands find their connection through it.
+type peerAddr struct {
+	net.Addr
+	conn *ctrlConn
+}
+
+func newCtrlConn(raw *net.TCPConn, srv *Server, id uint64) *ctrlConn {
+	c := &ctrlConn{
+		raw:   raw,
+		srv:   srv,
+		id:    id,
+		peer:  addrOf(raw.RemoteAddr()),
+		local: addrOf(raw.LocalAddr()),
+		done:  make(chan struct{}),
+	}
+	c.state = &session{conn: c}
+	// Python's ftplib sends ABOR as urgent data; keep it in the stream.
+	setOOBInline(raw)
+	return c
+}
+
+// addrOf returns the IP of a TCP address, unmapped from IPv4-in-IPv6.
+func addrOf(a net.Addr) netip.Addr {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.Addr{}
+	}
+	ip, _ := netip.AddrFromSlice(ta.IP)
+	return ip.Unmap()
+}
+
+// RemoteAddr implements net.Conn, carrying the connection along.
+func (c *ctrlConn) RemoteAddr() net.Addr { return peerAddr{Addr: c.raw.RemoteAddr(), conn: c} }
+
+// LocalAddr implements net.Conn.
+func (c *ctrlConn) LocalAddr() net.Addr { return c.raw.LocalAddr() }
+
+// SetDeadline implements net.Conn; the connection manages its own.
+func (c *ctrlConn) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline implements net.Conn; the connection manages its own.
+func (c *ctrlConn) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline implements net.Conn; the connection manages its own.
+func (c *ctrlConn) SetWriteDeadline(time.Time) error { return nil }
+
+// Read hands the session one cleaned command line at a time. It fails,
+// after telling the client why, when the line is too long or the client
+// stays idle too long.
+func (c *ctrlConn) Read(p []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			c.mu.Unlock()
+			return n, nil
+		}
+		line, ok, err := c.lines.next()
+		if ok {
+			c.out = append([]byte(line), '\r', '\n')
+			c.mu.Unlock()
+			continue
+		}
+		if err == nil && c.readErr != nil {
+			err = c.readErr
+		}
+		if !c.lines.pending() {
+			// A new command starts: the idle clock starts again.
+			c.deadline = time.Now().Add(c.srv.idle)
+		}
+		deadline := c.deadline
+		c.mu.Unlock()
+		if err != nil {
+			return 0, c.fail(err)
+		}
+		if err := c.fill(deadline); err != nil {
+			return 0, c.fail(err)
+		}
+	}
+}
+
+// fill reads more bytes from the client until the deadline.
+func (c *ctrlConn) fill(deadline time.Time) error {
+	if err := c.raw.SetReadDeadline(deadline); err != nil {
+		return err
+	}
+	var buf [4096]byte
+	n, err := c.raw.Read(buf[:])
+	c.mu.Lock()
+	c.lines.feed(buf[:n])
+	c.mu.Unlock()
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return errIdle
+	}
+	return err
+}
+
+// fail tells the client why its connection ends, when it can be told.
+func (c *ctrlConn) fail(err error) error {
+	switch {
+	case errors.Is(err, errLineTooLong):
+		c.srv.log.Warn("ftp command line too long", "conn", c.id, "client", c.peer, "max", maxLine)
+		c.reply(500, fmt.Sprintf("Command line too long (over %d bytes); closing connection.", maxLine))
+	case errors.Is(err, errIdle):
+		c.srv.log.Info("ftp client idle, dropped", "conn", c.id, "client", c.peer, "idle", c.srv.idle)
+		c.reply(421, fmt.Sprintf("No command for %s; closing connection.", c.srv.idle))
+	}
+	return err
+}
+
+// Write implements net.Conn for the session's replies.
+func (c *ctrlConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.raw.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return 0, err
+	}
+	return c.raw.Write(p)
+}
+
+// reply writes one single-line reply.
+func (c *ctrlConn) reply(code int, msg string) {
+	_, _ = c.Write(fmt.Appendf(nil, "%d %s\r\n", code, msg))
+}
+
+// replyLines writes a multi-line reply: first and last carry the code, the
+// lines between begin with a space as RFC 2389 and 3659 ask.
+func (c *ctrlConn) replyLines(code int, first string, lines []string, last string) {
+	b := fmt.Appendf(nil, "%d-%s\r\n", code, first)
+	for _, l := range lines {
+		b = fmt.Appendf(b, " %s\r\n", l)
+	}
+	b = fmt.Appendf(b, "%d %s\r\n", code, last)
+	_, _ = c.Write(b)
+}
+
+// Close implements net.Conn. It also closes the session's data
+// connections and frees its place under the connection caps.
+func (c *ctrlConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		err = c.raw.Close()
+		c.state.close()
+		c.srv.forget(c)
+		close(c.done)
+		c.srv.log.Debug("ftp connection closed", "conn", c.id, "client", c.peer)
+	})
+	return err
+}
+
+// watch reads the control connection while a transfer runs, so that an
+// ABOR (or the client leaving) can stop it. The bytes stay buffered for
+// the session. The returned stop function ends the watch and reports
+// whether the transfer was aborted.
+func (c *ctrlConn) watch(abort func()) (stop func() bool) {
+	c.mu.Lock()
+	c.busy = true
+	c.mu.Unlock()
+	_ = c.raw.SetReadDeadline(time.Time{})
+	done := make(chan struct{})
+	aborted := false
+	go func() {
+		defer close(done)
+		aborted = c.watchLoop(abort)
+	}()
+	return func() bool {
+		_ = c.raw.SetReadDeadline(time.Now()) // wakes the watcher
+		<-done
+		c.mu.Lock()
+		c.busy = false
+		c.deadline = time.Now().Add(c.srv.idle)
+		c.mu.Unlock()
+		return aborted
+	}
+}
+
+// watchLoop reads until an ABOR line, an error or a stop.
+func (c *ctrlConn) watchLoop(abort func()) bool {
+	var buf [512]byte
+	for {
+		n, err := c.raw.Read(buf[:])
+		c.mu.Lock()
+		c.lines.feed(buf[:n])
+		gotAbort := c.lines.hasAbort()
+		full := c.lines.full()
+		gone := err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
+		if gone {
+			c.readErr = err
+		}
+		c.mu.Unlock()
+		if gotAbort || gone {
+			abort()
+			return true
+		}
+		if err != nil || full {
+			return false
+		}
+	}
+}
+
+// isBusy reports whether a transfer runs.
+func (c *ctrlConn) isBusy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}

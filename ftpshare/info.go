@@ -1,0 +1,104 @@
+package ftpshare
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	ftp "goftp.io/server/v2"
+
+	"example.com/share/sharefs"
+)
+
+func cmdSize(s *Server, sess *ftp.Session, st *session, arg string) {
+	name := sess.BuildPath(arg)
+	e, err := s.view.Stat(name)
+	switch {
+	case err != nil:
+		st.conn.reply(550, arg+": no such file.")
+	case e.IsDir:
+		st.conn.reply(550, arg+": not a plain file.")
+	case e.Size < 0:
+		// Not 550: clients read that as "no such file" and give up.
+		st.conn.reply(504, "Size of "+arg+" is not known before it is sent.")
+	default:
+		st.conn.reply(213, strconv.FormatInt(e.Size, 10))
+	}
+}
+
+func cmdMdtm(s *Server, sess *ftp.Session, st *session, arg string) {
+	e, err := s.view.Stat(sess.BuildPath(arg))
+	if err != nil {
+		st.conn.reply(550, arg+": no such file.")
+		return
+	}
+	st.conn.reply(213, stamp(e.ModTime))
+}
+
+func cmdMlst(s *Server, sess *ftp.Session, st *session, arg string) {
+	name := sess.BuildPath(arg)
+	e, err := s.view.Stat(name)
+	if err != nil || !listable(name) {
+		st.conn.reply(550, arg+": no such file or folder.")
+		return
+	}
+	st.conn.replyLines(250, "Listing "+name, []string{mlsxFacts(e) + " " + name}, "End")
+}
+
+func cmdStat(s *Server, sess *ftp.Session, st *session, arg string) {
+	if strings.TrimSpace(arg) == "" {
+		st.conn.replyLines(211, "share FTP server status:", []string{
+			"Connected from " + st.conn.peer.String(),
+			"Logged in anonymously, read-only",
+			"TYPE: BINARY, STRUcture: File, MODE: Stream",
+			"Idle time-out: " + s.idle.String(),
+		}, "End of status")
+		return
+	}
+	entries, err := s.listEntries(sess.BuildPath(listPath(arg)))
+	if err != nil {
+		st.conn.reply(550, arg+": no such file or folder.")
+		return
+	}
+	now := time.Now()
+	lines := make([]string, 0, len(entries))
+	for _, e := range entries {
+		lines = append(lines, strings.TrimSuffix(listLine(e, now), "\r\n"))
+	}
+	st.conn.replyLines(213, "Status of "+arg+":", lines, "End of status")
+}
+
+// listEntries returns the visible entries of a folder, or the entry of a
+// file, leaving out names that cannot be put on a listing line.
+func (s *Server) listEntries(name string) ([]sharefs.Entry, error) {
+	e, err := s.view.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	var entries []sharefs.Entry
+	if e.IsDir {
+		if entries, err = s.view.List(name); err != nil {
+			return nil, err
+		}
+	} else {
+		e.Name = path.Base(name)
+		entries = []sharefs.Entry{e}
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		if listable(e.Name) {
+			kept = append(kept, e)
+		}
+	}
+	return kept, nil
+}
+
+// statusLine is a short description of an entry for a 150 reply.
+func statusLine(name string, e sharefs.Entry) string {
+	if e.Size < 0 {
+		return fmt.Sprintf("Opening BINARY mode data connection for %s.", name)
+	}
+	return fmt.Sprintf("Opening BINARY mode data connection for %s (%d bytes).", name, e.Size)
+}

@@ -1,0 +1,295 @@
+package ftpshare
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoginAnonymousOnly(t *testing.T) {
+	addr := startFixture(t)
+	for _, user := range []string{"anonymous", "ftp", "ANONYMOUS"} {
+		c := dial(t, addr)
+		c.expect(530, "PWD") // nothing before login
+		c.expect(331, "USER "+user)
+		c.expect(230, "PASS") // any password, even none
+		c.expect(257, "PWD")
+	}
+	c := dial(t, addr)
+	c.expect(530, "USER bob")
+	c.expect(530, "PASS secret")
+	c.expect(530, "LIST")
+	c.expect(530, "RETR hello.txt")
+}
+
+func TestWriteCommandsRefused(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	for _, cmd := range []string{"STOR new.txt", "APPE hello.txt", "STOU", "DELE hello.txt",
+		"RMD sub", "XRMD sub", "MKD newdir", "XMKD newdir", "RNFR hello.txt", "RNTO x.txt",
+		"SITE CHMOD 777 hello.txt", "ALLO 100"} {
+		dataAddr := c.epsv()
+		code, msg := c.send(cmd)
+		if code != 550 && code != 502 {
+			t.Errorf("%q: got %d %q, want 550 or 502", cmd, code, msg)
+		}
+		// Nothing may have been sent or read on the prepared data port.
+		dc, err := net.DialTimeout("tcp", dataAddr, time.Second)
+		if err == nil {
+			_ = dc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, _ := dc.Read(make([]byte, 1))
+			dc.Close()
+			if n != 0 {
+				t.Errorf("%q: data was sent", cmd)
+			}
+		}
+	}
+	c.expect(226, "ABOR")
+	c.expect(221, "QUIT")
+}
+
+func TestRetrAndListings(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	c.expect(200, "TYPE I")
+	for name, want := range visibleFiles {
+		if got := c.get("RETR /" + name); !bytes.Equal(got, want) {
+			t.Errorf("RETR %q: %d bytes differ from the %d on disk", name, len(got), len(want))
+		}
+	}
+	names := lines(t, c.get("NLST"))
+	want := []string{"emoji 😀 dir", "odd names", "sub", "big.bin", "empty.txt", "hello.txt",
+		"huge.bin", "inside-link.txt", "ünïcödé.txt"}
+	if !slices.Equal(names, want) {
+		t.Errorf("NLST = %q, want %q", names, want)
+	}
+	list := lines(t, c.get("LIST"))
+	if len(list) != len(want) {
+		t.Fatalf("LIST has %d lines, want %d: %q", len(list), len(want), list)
+	}
+	for i, l := range list {
+		if !strings.HasSuffix(l, " "+want[i]) {
+			t.Errorf("LIST line %d %q does not end with %q", i, l, want[i])
+		}
+	}
+	if !strings.HasPrefix(list[0], "dr-xr-xr-x ") || !strings.HasPrefix(list[3], "-r--r--r-- ") {
+		t.Errorf("LIST modes wrong: %q", list[:4])
+	}
+	c.expect(250, "CWD odd names")
+	c.expect(257, "PWD")
+	if got := lines(t, c.get("NLST")); !slices.Equal(got, []string{"#hash%25pct.txt", "with space.txt"}) {
+		t.Errorf("NLST in odd names = %q", got)
+	}
+	if got := c.get("RETR #hash%25pct.txt"); string(got) != "hash and percent\n" {
+		t.Errorf("RETR in folder = %q", got)
+	}
+	c.expect(250, "CDUP")
+	c.expect(250, "CWD ../../..") // cleaned: never above the root
+	if got := c.expect(257, "PWD"); got != `"/" is the current directory.` {
+		t.Errorf("PWD after CWD ../../.. = %q", got)
+	}
+	c.epsv()
+	c.expect(550, "RETR nope.txt")
+	c.expect(550, "LIST nope") // the passive port waits on
+	c.expect(550, "RETR .hidden")
+}
+
+func TestListFlagsIgnored(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	plain := c.get("LIST")
+	for _, cmd := range []string{"LIST -a", "LIST -la", "LIST -l -a", "LIST -al /"} {
+		if got := c.get(cmd); !bytes.Equal(got, plain) {
+			t.Errorf("%q lists\n%s\nwant\n%s", cmd, got, plain)
+		}
+	}
+	if strings.Contains(string(plain), ".hidden") || strings.Contains(string(plain), ".secretdir") {
+		t.Error("hidden entries listed")
+	}
+	if got := lines(t, c.get("LIST -la odd names")); len(got) != 2 {
+		t.Errorf("LIST -la with a spaced path: %q", got)
+	}
+}
+
+func TestSymlinksOutOfFolderInvisible(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	for _, cmd := range []string{"NLST", "LIST", "MLSD"} {
+		got := string(c.get(cmd))
+		for _, name := range []string{"escape.txt", "escape-dir", "escape-rel.txt", ".hidden"} {
+			if strings.Contains(got, name) {
+				t.Errorf("%s shows %q", cmd, name)
+			}
+		}
+	}
+	for _, cmd := range []string{"RETR escape.txt", "RETR escape-rel.txt", "RETR escape-dir/s.txt",
+		"RETR .hidden", "RETR ../outside/s.txt", "RETR /../outside/s.txt", "LIST escape-dir",
+		"MLSD escape-dir", "NLST escape-dir"} {
+		c.epsv()
+		c.expect(550, cmd)
+	}
+	for _, cmd := range []string{"SIZE escape.txt", "MDTM escape.txt", "MLST escape.txt",
+		"CWD escape-dir", "STAT escape-dir"} {
+		c.expect(550, cmd)
+	}
+	c.expect(226, "ABOR") // drops the last passive port
+}
+
+func TestSizeMdtmMlstUTC(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	if got := c.expect(213, "SIZE big.bin"); got != "3145851" {
+		t.Errorf("SIZE big.bin = %q", got)
+	}
+	c.expect(550, "SIZE sub")
+	c.expect(550, "SIZE nope")
+	if got := c.expect(213, "MDTM hello.txt"); got != "20210615123456" {
+		t.Errorf("MDTM = %q, want the UTC time 20210615123456", got)
+	}
+	msg := c.expect(250, "MLST hello.txt")
+	if !strings.Contains(msg, "type=file;size=13;modify=20210615123456;perm=r; /hello.txt") {
+		t.Errorf("MLST = %q", msg)
+	}
+	var found bool
+	for _, l := range lines(t, c.get("MLSD")) {
+		if l == "type=file;size=13;modify=20210615123456;perm=r; hello.txt" {
+			found = true
+		}
+		if strings.HasPrefix(l, "type=dir;") && !strings.Contains(l, "perm=el;") {
+			t.Errorf("MLSD dir line %q", l)
+		}
+	}
+	if !found {
+		t.Error("MLSD lacks the UTC line of hello.txt")
+	}
+	if got := string(c.get("LIST hello.txt")); !strings.Contains(got, " Jun 15  2021 hello.txt") {
+		t.Errorf("LIST of a file = %q", got)
+	}
+	c.expect(501, "MLSD hello.txt")
+}
+
+func TestFeatAndOpts(t *testing.T) {
+	addr := startFixture(t)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte("FEAT\r\nQUIT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(conn)
+	if bytes.Count(raw, []byte("\n")) != bytes.Count(raw, []byte("\r\n")) {
+		t.Errorf("a reply line ends in a bare LF: %q", raw)
+	}
+	for _, f := range []string{"\r\n SIZE\r\n", "\r\n MDTM\r\n", "\r\n REST STREAM\r\n", "\r\n MLSD\r\n",
+		"\r\n MLST type*;size*;modify*;perm*;\r\n", "\r\n EPSV\r\n", "\r\n EPRT\r\n", "\r\n UTF8\r\n",
+		"211-Features:\r\n", "211 End\r\n"} {
+		if !bytes.Contains(raw, []byte(f)) {
+			t.Errorf("FEAT lacks %q: %q", f, raw)
+		}
+	}
+	c := dial(t, addr)
+	c.expect(200, "OPTS UTF8 ON")
+	c.expect(200, "OPTS utf8 on")
+	c.expect(501, "OPTS")
+	c.expect(501, "OPTS FOO BAR")
+}
+
+func TestRestSurvivesOtherCommands(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	want := visibleFiles["big.bin"]
+	c.expect(350, "REST 1000")
+	c.expect(200, "TYPE I")
+	c.expect(213, "SIZE big.bin")
+	dataAddr := c.epsv() // between REST and RETR, as curl and lftp do
+	c.expect(200, "NOOP")
+	dc := dialData(t, dataAddr)
+	c.expect(150, "RETR big.bin")
+	got, err := io.ReadAll(dc)
+	dc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(226, "")
+	if !bytes.Equal(got, want[1000:]) {
+		t.Errorf("resumed RETR sent %d bytes, want the %d after offset 1000", len(got), len(want)-1000)
+	}
+	// The marker serves one RETR only.
+	if got := c.get("RETR big.bin"); len(got) != len(want) {
+		t.Errorf("RETR after a resumed one sent %d bytes, want %d", len(got), len(want))
+	}
+	c.expect(501, "REST -5")
+	c.expect(501, "REST x")
+	c.expect(350, "REST 99999999")
+	c.epsv()
+	c.expect(554, "RETR big.bin")
+	c.expect(226, "ABOR")
+}
+
+func TestAbortRunningTransfer(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	dc := dialData(t, c.epsv())
+	defer dc.Close()
+	c.expect(150, "RETR huge.bin")
+	// Read a little, then stop reading so the server blocks in the send.
+	if _, err := io.ReadFull(dc, make([]byte, 1<<16)); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(426, "ABOR")
+	c.expect(226, "")
+	// The session goes on.
+	if got := c.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR after ABOR = %q", got)
+	}
+	c.expect(226, "ABOR") // no transfer running
+}
+
+func TestAbortWithTelnetBytes(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	dc := dialData(t, c.epsv())
+	defer dc.Close()
+	c.expect(150, "RETR huge.bin")
+	// IAC IP IAC DM before ABOR, as RFC 959 clients send.
+	if _, err := c.conn.Write([]byte("\xff\xf4\xff\xf2ABOR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(426, "")
+	c.expect(226, "")
+}
+
+func TestStatAndHelp(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	if msg := c.expect(211, "STAT"); !strings.Contains(msg, "127.0.0.1") {
+		t.Errorf("STAT = %q", msg)
+	}
+	if msg := c.expect(213, "STAT odd names"); !strings.Contains(msg, "with space.txt") {
+		t.Errorf("STAT odd names = %q", msg)
+	}
+	c.expect(214, "HELP")
+	c.expect(215, "SYST")
+	c.expect(500, "BOGUS")
+	c.expect(501, "RETR")
+	c.expect(501, "CWD")
+	c.expect(502, "LPRT 4,4,127,0,0,2,2,4,1")
+	c.expect(425, "RETR hello.txt") // no PASV first
+	c.expect(425, "LIST")
+}

@@ -1,0 +1,203 @@
+package ftpshare
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	ftp "goftp.io/server/v2"
+
+	"example.com/share/sharefs"
+)
+
+const (
+	// chunk is how much one sendfile call sends; the stall deadline is
+	// renewed between chunks.
+	chunk = 4 << 20
+	// minStall is the shortest time a data connection may make no progress.
+	minStall = 10 * time.Second
+)
+
+func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
+	offset := st.rest
+	st.rest = 0 // a restart marker serves one RETR
+	if !st.ready() {
+		st.conn.reply(425, "Use PASV, EPSV, PORT or EPRT first.")
+		return
+	}
+	name := sess.BuildPath(arg)
+	f, err := s.view.Open(name)
+	if err != nil {
+		st.conn.reply(550, arg+": no such file.")
+		return
+	}
+	defer f.Close()
+	e, err := s.view.Stat(name)
+	if err != nil {
+		st.conn.reply(550, arg+": no such file.")
+		return
+	}
+	if err := seekTo(f, offset, e.Size); err != nil {
+		st.conn.reply(554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
+		return
+	}
+	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc *net.TCPConn) (int64, error) {
+		return s.send(dc, f)
+	})
+}
+
+// errNoSeek refuses REST on files that are made while they are sent.
+var errNoSeek = errors.New("this file is produced while it is sent and cannot resume; download it whole")
+
+// seekTo moves f to the REST offset, if there is one.
+func seekTo(f sharefs.File, offset, size int64) error {
+	if offset == 0 {
+		return nil
+	}
+	seeker, ok := f.(io.Seeker)
+	if !ok || size < 0 {
+		return errNoSeek
+	}
+	if offset > size {
+		return fmt.Errorf("the file has only %d bytes", size)
+	}
+	_, err := seeker.Seek(offset, io.SeekStart)
+	return err
+}
+
+// send copies f to the data connection: with sendfile when f is a file of
+// the operating system, by copying otherwise. The stall deadline is
+// renewed as data moves, so a client that stops reading is dropped.
+func (s *Server) send(dc *net.TCPConn, f sharefs.File) (int64, error) {
+	stall := max(s.idle, minStall)
+	if osf, ok := f.(*os.File); ok {
+		var total int64
+		for {
+			_ = dc.SetWriteDeadline(time.Now().Add(stall))
+			n, err := dc.ReadFrom(io.LimitReader(osf, chunk))
+			total += n
+			if err != nil || n == 0 {
+				return total, err
+			}
+		}
+	}
+	buf := make([]byte, 64<<10)
+	return io.CopyBuffer(stallWriter{dc, stall}, readerOnly{f}, buf)
+}
+
+// stallWriter renews the write deadline before every write.
+type stallWriter struct {
+	c     *net.TCPConn
+	stall time.Duration
+}
+
+func (w stallWriter) Write(p []byte) (int, error) {
+	_ = w.c.SetWriteDeadline(time.Now().Add(w.stall))
+	return w.c.Write(p)
+}
+
+// readerOnly hides any WriterTo, so the copy goes through the buffer.
+type readerOnly struct{ r io.Reader }
+
+func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
+
+// transfer opens the data connection, runs send while watching for ABOR,
+// and answers 226 or 426.
+func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(*net.TCPConn) (int64, error)) {
+	dc, err := st.open()
+	if err != nil {
+		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
+		st.conn.reply(425, "Cannot open the data connection.")
+		return
+	}
+	st.conn.reply(150, opening)
+	stop := st.conn.watch(st.stopData)
+	start := time.Now()
+	n, err := send(dc)
+	aborted := stop()
+	st.endData()
+	result := "ok"
+	switch {
+	case aborted:
+		result = "aborted"
+		st.conn.reply(426, "Transfer aborted; data connection closed.")
+	case err != nil:
+		result = err.Error()
+		st.conn.reply(426, "Data connection lost; transfer aborted.")
+	default:
+		st.conn.reply(226, fmt.Sprintf("Transfer complete (%d bytes).", n))
+	}
+	s.log.Info("ftp transfer", "conn", st.conn.id, "client", st.conn.peer, "cmd", cmd, "path", name,
+		"offset", offset, "bytes", n, "duration", time.Since(start).Round(time.Millisecond), "result", result)
+}
+
+// sendListing runs a transfer of a listing built in memory.
+func (s *Server) sendListing(st *session, cmd, name string, listing []byte) {
+	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
+		func(dc *net.TCPConn) (int64, error) {
+			return io.Copy(stallWriter{dc, max(s.idle, minStall)}, bytes.NewReader(listing))
+		})
+}
+
+// listingFor answers 425 or 550 and reports false when a listing of name
+// cannot be sent.
+func (s *Server) listingFor(st *session, arg, name string) ([]sharefs.Entry, bool) {
+	if !st.ready() {
+		st.conn.reply(425, "Use PASV, EPSV, PORT or EPRT first.")
+		return nil, false
+	}
+	entries, err := s.listEntries(name)
+	if err != nil {
+		st.conn.reply(550, arg+": no such file or folder.")
+		return nil, false
+	}
+	return entries, true
+}
+
+func cmdList(s *Server, sess *ftp.Session, st *session, arg string) {
+	name := sess.BuildPath(listPath(arg))
+	entries, ok := s.listingFor(st, arg, name)
+	if !ok {
+		return
+	}
+	var b bytes.Buffer
+	now := time.Now()
+	for _, e := range entries {
+		b.WriteString(listLine(e, now))
+	}
+	s.sendListing(st, "LIST", name, b.Bytes())
+}
+
+func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
+	name := sess.BuildPath(listPath(arg))
+	entries, ok := s.listingFor(st, arg, name)
+	if !ok {
+		return
+	}
+	var b bytes.Buffer
+	for _, e := range entries {
+		b.WriteString(e.Name + "\r\n")
+	}
+	s.sendListing(st, "NLST", name, b.Bytes())
+}
+
+func cmdMlsd(s *Server, sess *ftp.Session, st *session, arg string) {
+	name := sess.BuildPath(arg)
+	if e, err := s.view.Stat(name); err == nil && !e.IsDir {
+		st.conn.reply(501, arg+": not a folder; use MLST for a file.")
+		return
+	}
+	entries, ok := s.listingFor(st, arg, name)
+	if !ok {
+		return
+	}
+	var b bytes.Buffer
+	for _, e := range entries {
+		b.WriteString(mlsdLine(e))
+	}
+	s.sendListing(st, "MLSD", name, b.Bytes())
+}
