@@ -1,0 +1,160 @@
+package httpshare
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"example.com/share/sharefs"
+)
+
+// countingView counts List calls; with path set it exposes Path, so the
+// cache can watch the folder with inotify.
+type countingView struct {
+	sharefs.View
+	lists *atomic.Int64
+}
+
+func (v countingView) List(name string) ([]sharefs.Entry, error) {
+	v.lists.Add(1)
+	return v.View.List(name)
+}
+
+// watchableView is a countingView that tells its folder's path.
+type watchableView struct {
+	countingView
+	path string
+}
+
+func (v watchableView) Path() string { return v.path }
+
+// listNames fetches the JSON listing of folder url and maps name→size.
+func listNames(t *testing.T, url string) map[string]int64 {
+	t.Helper()
+	resp, body := doRequest(t, "GET", url+"?format=json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d", url, resp.StatusCode)
+	}
+	var entries []jsonEntry
+	if err := json.Unmarshal(body, &entries); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, e := range entries {
+		out[e.Name] = e.Size
+	}
+	return out
+}
+
+// eventually polls (bounded) until cond holds on the folder's listing.
+func eventually(t *testing.T, url, what string, cond func(map[string]int64) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		names := listNames(t, url)
+		if cond(names) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listing never showed %s: %v", what, names)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func TestListingCacheFollowsChanges(t *testing.T) {
+	for _, watched := range []bool{true, false} {
+		t.Run(fmt.Sprint("inotify=", watched), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			lists := &atomic.Int64{}
+			cv := countingView{View: shareView(t, dir, false), lists: lists}
+			var view sharefs.View = cv
+			if watched {
+				view = watchableView{countingView: cv, path: dir}
+			}
+			ts := startServer(t, view, nil)
+			url := ts.URL + "/sub/"
+			if n := len(listNames(t, url)); n != 0 {
+				t.Fatalf("%d entries in an empty folder", n)
+			}
+			listNames(t, url)
+			doRequest(t, "GET", url)
+			doRequest(t, "GET", url, "Accept-Encoding", "gzip")
+			if n := lists.Load(); n != 1 {
+				t.Errorf("four requests listed the folder %d times, want 1", n)
+			}
+			if got := ts.cache.watch != nil; got != watched {
+				t.Errorf("watcher running: %v, want %v", got, watched)
+			}
+			p := filepath.Join(dir, "sub", "new.txt")
+			if err := os.WriteFile(p, []byte("abc"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, url, "the new file", func(m map[string]int64) bool { return m["new.txt"] == 3 })
+			// Growing a file changes no folder time: only the event or the TTL tells.
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = f.Write([]byte("defg"))
+			f.Close()
+			eventually(t, url, "the new size", func(m map[string]int64) bool { return m["new.txt"] == 7 })
+			if err := os.Rename(p, filepath.Join(dir, "sub", "renamed.txt")); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, url, "the rename", func(m map[string]int64) bool { _, old := m["new.txt"]; return !old && m["renamed.txt"] == 7 })
+			if err := os.Remove(filepath.Join(dir, "sub", "renamed.txt")); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, url, "the removal", func(m map[string]int64) bool { return len(m) == 0 })
+			// The folder replaced by another of the same name.
+			if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "old")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "sub", "inside"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, url, "the new folder", func(m map[string]int64) bool { _, ok := m["inside"]; return ok })
+			if err := os.RemoveAll(filepath.Join(dir, "sub")); err != nil {
+				t.Fatal(err)
+			}
+			if r, _ := doRequest(t, "GET", url); r.StatusCode != 404 {
+				t.Errorf("removed folder: %d", r.StatusCode)
+			}
+		})
+	}
+}
+
+func TestListingCacheBounded(t *testing.T) {
+	dir := t.TempDir()
+	const folders = cacheMaxFolders + 20
+	for i := range folders {
+		if err := os.Mkdir(filepath.Join(dir, fmt.Sprint("d", i)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	for i := range folders {
+		doRequest(t, "GET", fmt.Sprintf("%s/d%d/", ts.URL, i))
+	}
+	c := ts.cache
+	c.mu.Lock()
+	cached, watches := len(c.folders), -1
+	if c.watch != nil {
+		watches = len(c.watch.names)
+	}
+	c.mu.Unlock()
+	if cached > cacheMaxFolders || watches > cacheMaxFolders {
+		t.Errorf("%d folders cached, %d watches; bound %d", cached, watches, cacheMaxFolders)
+	}
+	if watches < 0 {
+		t.Error("inotify watcher did not start for a sharefs.Dir")
+	}
+}
