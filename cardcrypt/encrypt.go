@@ -1,0 +1,296 @@
+package cardcrypt
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// Sizes of the fixed parts of a SEIPD v1 message with AES-256.
+const (
+	sessionKeySize = 32
+	cfbPrefixSize  = aes.BlockSize + 2 // random block plus its last two bytes
+	mdcPacketSize  = 2 + sha1.Size     // D3 14 and the SHA-1
+	literalHead    = 6                 // format, name length, 4-byte date
+	maxNameLen     = 255
+	maxKeyAttempts = 64
+)
+
+// Encryptor encrypts files to a fixed set of keys, one fresh session key
+// per file: a public-key encrypted session key packet per key, then a
+// SEIPD v1 packet (AES-256, MDC) holding an uncompressed literal packet.
+// It is safe for concurrent use.
+type Encryptor struct {
+	keys      []*Key
+	armor     bool
+	pkeskSize []int64 // exact size of each key's session key packet
+}
+
+// NewEncryptor makes an Encryptor for the keys; a key given twice is used
+// once (the later copy wins, so an exported key file is preferred over
+// the same key rebuilt from the card). armor selects ASCII armor.
+func NewEncryptor(keys []*Key, armor bool) (*Encryptor, error) {
+	var uniq []*Key
+	for _, k := range keys {
+		i := slices.IndexFunc(uniq, func(u *Key) bool { return bytes.Equal(u.Public.Fingerprint, k.Public.Fingerprint) })
+		if i >= 0 {
+			uniq[i] = k
+			continue
+		}
+		uniq = append(uniq, k)
+	}
+	if len(uniq) == 0 {
+		return nil, errors.New("no key to encrypt to: use --encrypt with a card or --recipient FILE")
+	}
+	e := &Encryptor{keys: uniq, armor: armor}
+	for _, k := range uniq {
+		n, err := sessionKeyPacketSize(k.Public)
+		if err != nil {
+			return nil, fmt.Errorf("key %s from %s: %w", k.Fingerprint(), k.Source, err)
+		}
+		e.pkeskSize = append(e.pkeskSize, n)
+	}
+	return e, nil
+}
+
+// Keys returns the keys the Encryptor encrypts to.
+func (e *Encryptor) Keys() []*Key { return slices.Clone(e.keys) }
+
+// sessionKeyPacketSize is the size of a session key packet for pub. For
+// RSA it is the full modulus length (a shorter result is redone); other
+// algorithms give a fixed size, measured once.
+func sessionKeyPacketSize(pub *packet.PublicKey) (int64, error) {
+	if !pub.PubKeyAlgo.CanEncrypt() {
+		return 0, fmt.Errorf("algorithm %d cannot encrypt", pub.PubKeyAlgo)
+	}
+	bitLen, err := pub.BitLength()
+	if err != nil {
+		return 0, err
+	}
+	switch pub.PubKeyAlgo {
+	case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly:
+		body := int64(1+8+1+2) + int64(bitLen+7)/8
+		return 1 + lengthSize(body) + body, nil
+	case packet.PubKeyAlgoECDH:
+	default:
+		return 0, fmt.Errorf("algorithm %d is not supported by GnuPG 2.2 for encryption", pub.PubKeyAlgo)
+	}
+	var buf bytes.Buffer
+	key := make([]byte, sessionKeySize)
+	if err := packet.SerializeEncryptedKey(&buf, pub, packet.CipherAES256, key, nil); err != nil {
+		return 0, fmt.Errorf("encrypt a session key: %w", err)
+	}
+	return int64(buf.Len()), nil
+}
+
+// Suffix is the name suffix of encrypted files: ".gpg", or ".asc" with armor.
+func (e *Encryptor) Suffix() string {
+	if e.armor {
+		return ".asc"
+	}
+	return ".gpg"
+}
+
+// literalName is the file name stored in the literal packet.
+func literalName(name string) string {
+	if len(name) > maxNameLen {
+		return name[:maxNameLen]
+	}
+	return name
+}
+
+// EncryptedSize is the exact size of the message EncryptTo writes for a
+// file of size bytes, or -1 when size is -1.
+func (e *Encryptor) EncryptedSize(name string, size int64) int64 {
+	if size < 0 {
+		return -1
+	}
+	n := e.binarySize(name, size)
+	if e.armor {
+		return armoredSize(n)
+	}
+	return n
+}
+
+func (e *Encryptor) binarySize(name string, size int64) int64 {
+	var n int64
+	for _, s := range e.pkeskSize {
+		n += s
+	}
+	return n + packetSize(seipdBodySize(name, size))
+}
+
+func literalBodySize(name string, size int64) int64 {
+	return literalHead + int64(len(literalName(name))) + size
+}
+
+func seipdBodySize(name string, size int64) int64 {
+	return 1 + cfbPrefixSize + packetSize(literalBodySize(name, size)) + mdcPacketSize
+}
+
+// EncryptTo starts a message to w for a file called name of size bytes
+// (-1 when unknown: the packets then use partial lengths). Write the
+// file's bytes to the result, then Close it to finish the message; Close
+// fails if the byte count differs from size.
+func (e *Encryptor) EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, error) {
+	m := &message{}
+	if e.armor {
+		aw, err := newArmorWriter(w)
+		if err != nil {
+			return nil, err
+		}
+		m.armor, w = aw, aw
+	}
+	key := make([]byte, sessionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("make a session key: %w", err)
+	}
+	if err := e.writeSessionKeys(w, key); err != nil {
+		return nil, err
+	}
+	if err := m.start(w, key, name, size); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// writeSessionKeys writes one session key packet per key, each of the
+// size EncryptedSize counted on.
+func (e *Encryptor) writeSessionKeys(w io.Writer, key []byte) error {
+	var buf bytes.Buffer
+	for i, k := range e.keys {
+		for attempt := 0; ; attempt++ {
+			if attempt == maxKeyAttempts {
+				return fmt.Errorf("session key packet for %s keeps coming out %d bytes, not %d", k.Fingerprint(), buf.Len(), e.pkeskSize[i])
+			}
+			buf.Reset()
+			err := packet.SerializeEncryptedKey(&buf, k.Public, packet.CipherAES256, key, nil)
+			if err != nil {
+				return fmt.Errorf("encrypt the session key to %s: %w", k.Fingerprint(), err)
+			}
+			if int64(buf.Len()) == e.pkeskSize[i] {
+				break
+			}
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// message is one SEIPD v1 packet with its literal packet inside.
+type message struct {
+	seipd   *bodyWriter
+	enc     *cfbWriter
+	literal *bodyWriter
+	armor   io.WriteCloser
+}
+
+func (m *message) start(w io.Writer, key []byte, name string, size int64) error {
+	seipdSize, litSize := int64(-1), int64(-1)
+	if size >= 0 {
+		seipdSize, litSize = seipdBodySize(name, size), literalBodySize(name, size)
+	}
+	var err error
+	if m.seipd, err = newBodyWriter(w, 18, seipdSize); err != nil {
+		return err
+	}
+	if _, err := m.seipd.Write([]byte{0x01}); err != nil {
+		return err
+	}
+	if m.enc, err = newCFBWriter(m.seipd, key); err != nil {
+		return err
+	}
+	if m.literal, err = newBodyWriter(m.enc, 11, litSize); err != nil {
+		return err
+	}
+	lit := literalName(name)
+	head := append([]byte{'b', byte(len(lit))}, lit...)
+	_, err = m.literal.Write(append(head, 0, 0, 0, 0))
+	return err
+}
+
+func (m *message) Write(p []byte) (int, error) { return m.literal.Write(p) }
+
+// Close ends the literal packet, appends the MDC and ends the armor.
+func (m *message) Close() error {
+	if err := m.literal.Close(); err != nil {
+		return fmt.Errorf("file changed size while encrypting: %w", err)
+	}
+	if err := m.enc.writeMDC(); err != nil {
+		return err
+	}
+	if err := m.seipd.Close(); err != nil {
+		return err
+	}
+	if m.armor != nil {
+		return m.armor.Close()
+	}
+	return nil
+}
+
+// cfbWriter encrypts with OpenPGP CFB (no resync) and hashes the
+// plaintext for the modification detection code.
+type cfbWriter struct {
+	w   io.Writer
+	s   cipher.Stream
+	mdc hash.Hash
+	buf []byte
+}
+
+func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	iv := make([]byte, aes.BlockSize)
+	if _, err := rand.Read(iv); err != nil {
+		return nil, err
+	}
+	s, prefix := packet.NewOCFBEncrypter(block, iv, packet.OCFBNoResync)
+	if _, err := w.Write(prefix); err != nil {
+		return nil, err
+	}
+	c := &cfbWriter{w: w, s: s, mdc: sha1.New(), buf: make([]byte, 32<<10)}
+	c.mdc.Write(iv)
+	c.mdc.Write(iv[aes.BlockSize-2:])
+	return c, nil
+}
+
+func (c *cfbWriter) Write(p []byte) (int, error) {
+	c.mdc.Write(p)
+	return c.encrypt(p)
+}
+
+func (c *cfbWriter) encrypt(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		n := min(len(p), len(c.buf))
+		c.s.XORKeyStream(c.buf[:n], p[:n])
+		if _, err := c.w.Write(c.buf[:n]); err != nil {
+			return written, err
+		}
+		p = p[n:]
+		written += n
+	}
+	return written, nil
+}
+
+// writeMDC appends the modification detection code packet: its header is
+// hashed, then the hash itself is written.
+func (c *cfbWriter) writeMDC() error {
+	head := []byte{0xD3, sha1.Size}
+	c.mdc.Write(head)
+	_, err := c.encrypt(append(head, c.mdc.Sum(nil)...))
+	return err
+}

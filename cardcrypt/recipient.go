@@ -1,0 +1,56 @@
+package cardcrypt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+)
+
+// maxKeyFile bounds what LoadRecipientFile reads: public keys are small.
+const maxKeyFile = 4 << 20
+
+// LoadRecipientFile reads an OpenPGP public key (armored or binary) and
+// returns its encryption key.
+func LoadRecipientFile(path string) (*Key, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("recipient key: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("recipient key %s: %w", path, err)
+	}
+	key, err := parseRecipient(data)
+	if err != nil {
+		return nil, fmt.Errorf("recipient key %s: %w (export one with gpg --export KEYID > FILE)", path, err)
+	}
+	key.Source = path
+	return key, nil
+}
+
+func parseRecipient(data []byte) (*Key, error) {
+	var list openpgp.EntityList
+	var err error
+	if bytes.Contains(data, []byte("-----BEGIN PGP")) {
+		list, err = openpgp.ReadArmoredKeyRing(bytes.NewReader(data))
+	} else {
+		list, err = openpgp.ReadKeyRing(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not an OpenPGP public key: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, errors.New("no key in the file")
+	}
+	k, ok := list[0].EncryptionKey(time.Now())
+	if !ok {
+		return nil, errors.New("the key has no valid encryption subkey")
+	}
+	return &Key{Public: k.PublicKey}, nil
+}
