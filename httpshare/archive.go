@@ -1,0 +1,348 @@
+package httpshare
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"example.com/share/sharefs"
+)
+
+// archiveRoot names the archive of the shared folder itself, which has no
+// name of its own in the view.
+const archiveRoot = "share"
+
+// copyBufSize is the buffer each archive or digest run copies file bytes
+// through: large enough for few system calls, small enough to keep memory
+// flat when many downloads run at once.
+const copyBufSize = 128 << 10
+
+// errChanged reports a file that changed size while it was being archived.
+var errChanged = errors.New("file changed while reading")
+
+// archiveName gives the download file name of the archive of folder dir,
+// with extension ext ("zip", "tar.gz"): "photos.zip" for "/a/photos/",
+// "share.zip" for the shared folder itself.
+func archiveName(dir, ext string) string {
+	return archiveBase(dir) + "." + ext
+}
+
+// archiveBase is the folder name every path inside an archive of dir
+// starts with, so that unpacking makes one folder instead of spilling files.
+func archiveBase(dir string) string {
+	parts, ok := sharefs.Split(dir)
+	if !ok || len(parts) == 0 {
+		return archiveRoot
+	}
+	return parts[len(parts)-1]
+}
+
+// writeZip streams a .zip of folder dir of view to w while reading it:
+// memory stays flat whatever the file sizes (data descriptors, no seeking),
+// ZIP64 records appear past 4 GiB or 65,535 entries, non-ASCII UTF-8 names
+// are flagged, modification times are kept, and entries follow the view's
+// order, folders included, under the folder's own name. On any error
+// (including ctx ending) it stops without writing the central directory, so
+// a cut download can never pass for a complete archive.
+func writeZip(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, newPooledDeflate)
+	buf := make([]byte, copyBufSize)
+	prefix := archiveBase(dir)
+	err := walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
+		return addZipEntry(ctx, zw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
+	})
+	if err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("finish zip of %q: %w", dir, err)
+	}
+	return nil
+}
+
+// addZipEntry writes one folder or file of the view as the zip entry name.
+func addZipEntry(ctx context.Context, zw *zip.Writer, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
+	hdr := &zip.FileHeader{Name: name, Modified: e.ModTime, Method: zipMethod(e)}
+	hdr.SetMode(0o644)
+	if e.IsDir {
+		hdr.Name += "/"
+		hdr.SetMode(0o755 | fs.ModeDir)
+	}
+	ew, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return fmt.Errorf("zip entry %q: %w", name, err)
+	}
+	if e.IsDir {
+		return nil
+	}
+	// The data descriptor records what was read, so a size change since
+	// the listing is harmless here.
+	_, err = copyViewFile(ctx, ew, view, src, -1, buf)
+	return err
+}
+
+// zipMethod stores folders, empty files and files whose format is already
+// compressed (deflating them again costs time and saves nothing), and
+// deflates the rest.
+func zipMethod(e sharefs.Entry) uint16 {
+	if e.IsDir || e.Size == 0 || compressedExt[strings.ToLower(path.Ext(e.Name))] {
+		return zip.Store
+	}
+	return zip.Deflate
+}
+
+// compressedExt lists extensions of formats that are compressed already.
+var compressedExt = map[string]bool{
+	".7z": true, ".apk": true, ".avif": true, ".br": true, ".bz2": true,
+	".deb": true, ".docx": true, ".epub": true, ".flac": true, ".gif": true,
+	".gpg": true, ".gz": true, ".heic": true, ".jar": true, ".jpeg": true,
+	".jpg": true, ".lz": true, ".lz4": true, ".lzma": true, ".m4a": true,
+	".m4v": true, ".mkv": true, ".mov": true, ".mp3": true, ".mp4": true,
+	".odp": true, ".ods": true, ".odt": true, ".ogg": true, ".opus": true,
+	".png": true, ".pptx": true, ".rar": true, ".rpm": true, ".tgz": true,
+	".txz": true, ".webm": true, ".webp": true, ".whl": true, ".woff2": true,
+	".xlsx": true, ".xz": true, ".zip": true, ".zst": true,
+}
+
+// deflatePool reuses deflate writers across entries and downloads: each
+// holds about a megabyte, which would otherwise be allocated per file.
+var deflatePool sync.Pool
+
+// newPooledDeflate is a zip compressor at flate.BestSpeed: on a LAN the
+// link is faster than default-level deflate, so speed wins over ratio.
+func newPooledDeflate(w io.Writer) (io.WriteCloser, error) {
+	if fw, ok := deflatePool.Get().(*flate.Writer); ok {
+		fw.Reset(w)
+		return &pooledDeflate{fw}, nil
+	}
+	fw, err := flate.NewWriter(w, flate.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("deflate: %w", err)
+	}
+	return &pooledDeflate{fw}, nil
+}
+
+// pooledDeflate returns its writer to deflatePool once closed.
+type pooledDeflate struct{ *flate.Writer }
+
+// Close finishes the stream and recycles the writer.
+func (p *pooledDeflate) Close() error {
+	err := p.Writer.Close()
+	deflatePool.Put(p.Writer)
+	p.Writer = nil
+	return err
+}
+
+// writeTarGz streams a gzip-compressed tar of folder dir of view to w while
+// reading it, with the same order and naming as writeZip. Long or non-ASCII
+// names get PAX records; modification times are kept to the second. Any
+// error stops the stream before the end-of-archive marker.
+func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return fmt.Errorf("gzip: %w", err)
+	}
+	tw := tar.NewWriter(gz)
+	buf := make([]byte, copyBufSize)
+	prefix := archiveBase(dir)
+	err = walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
+		return addTarEntry(ctx, tw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("finish tar of %q: %w", dir, err)
+	}
+	if err := gz.Close(); err != nil {
+		return fmt.Errorf("finish gzip of %q: %w", dir, err)
+	}
+	return nil
+}
+
+// addTarEntry writes one folder or file of the view as the tar entry name.
+func addTarEntry(ctx context.Context, tw *tar.Writer, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Mode:     0o644,
+		Size:     e.Size,
+		// Whole seconds: the writer would otherwise round, and a time
+		// in the future of the real one confuses make and rsync.
+		ModTime: e.ModTime.Truncate(time.Second),
+	}
+	if e.IsDir {
+		hdr.Typeflag, hdr.Name, hdr.Mode, hdr.Size = tar.TypeDir, name+"/", 0o755, 0
+	} else if e.Size < 0 {
+		return fmt.Errorf("tar entry %q: size unknown: %w", name, errChanged)
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return fmt.Errorf("tar entry %q: %w", name, err)
+	}
+	if e.IsDir {
+		return nil
+	}
+	// The header fixed the size: a file that grew since the listing is
+	// archived as it was then, one that shrank cannot be and fails.
+	n, err := copyViewFile(ctx, tw, view, src, e.Size, buf)
+	if err == nil && n < e.Size {
+		err = fmt.Errorf("read %q: %d of %d bytes: %w", src, n, e.Size, errChanged)
+	}
+	return err
+}
+
+// copyViewFile copies file src of view to w, at most limit bytes when limit is
+// not negative, and reports how many bytes it copied. It stops when ctx
+// ends.
+func copyViewFile(ctx context.Context, w io.Writer, view sharefs.View, src string, limit int64, buf []byte) (int64, error) {
+	f, err := view.Open(src)
+	if err != nil {
+		return 0, fmt.Errorf("open %q: %w", src, err)
+	}
+	defer f.Close()
+	var r io.Reader = cancelableReader{ctx, f}
+	if limit >= 0 {
+		r = io.LimitReader(r, limit)
+	}
+	n, err := io.CopyBuffer(w, r, buf)
+	if err != nil {
+		return n, fmt.Errorf("copy %q: %w", src, err)
+	}
+	return n, nil
+}
+
+// cancelableReader fails its reads once ctx has ended, so a long file stops
+// streaming soon after the client went away.
+type cancelableReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+// Read implements io.Reader.
+func (c cancelableReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// treeFunc is called by walkTree for each entry, with its slash-separated path
+// relative to the walked folder ("" for that folder itself).
+type treeFunc func(rel string, e sharefs.Entry) error
+
+// walkTree calls fn for folder dir of view and then, depth-first, for every
+// entry below it, in the view's order (folders first). It lists through the
+// view only, so the view's hidden-file and symlink policy holds. A folder
+// that is already open higher up the path (by device and inode: a link to
+// an ancestor) is skipped, so links cannot loop; other linked folders
+// appear as the listing shows them. It stops at the first error, or when
+// ctx ends.
+func walkTree(ctx context.Context, view sharefs.View, dir string, fn treeFunc) error {
+	top, err := view.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("walk %q: %w", dir, err)
+	}
+	if !top.IsDir {
+		return fmt.Errorf("walk %q: %w", dir, sharefs.ErrNotDir)
+	}
+	if err := fn("", top); err != nil {
+		return err
+	}
+	wk := &treeWalker{ctx: ctx, view: view, fn: fn, open: map[folderID]bool{}}
+	if err := wk.openAncestors(dir); err != nil {
+		return err
+	}
+	return wk.folder(dir, "", top)
+}
+
+// openAncestors marks the folders above dir in the view as open, so that a
+// link back to one of them is skipped even though the walk started below.
+func (wk *treeWalker) openAncestors(dir string) error {
+	parts, _ := sharefs.Split(dir)
+	for i := range parts {
+		e, err := wk.view.Stat(strings.Join(parts[:i], "/"))
+		if err != nil {
+			return fmt.Errorf("walk %q: %w", dir, err)
+		}
+		if id, ok := folderIDOf(e); ok {
+			wk.open[id] = true
+		}
+	}
+	return nil
+}
+
+// folderID identifies a folder on disk, whatever path leads to it.
+type folderID struct{ dev, inode uint64 }
+
+// treeWalker holds the state of one walk.
+type treeWalker struct {
+	ctx  context.Context
+	view sharefs.View
+	fn   treeFunc
+	open map[folderID]bool // folders on the current path
+}
+
+// folderIDOf identifies folder e, or reports false when the view does not know
+// inodes; the view's limit on path length then ends any loop.
+func folderIDOf(e sharefs.Entry) (folderID, bool) {
+	return folderID{e.Dev, e.Inode}, e.Inode != 0 || e.Dev != 0
+}
+
+// folder walks the entries of folder src, listed as e, whose path relative
+// to the walked folder is rel.
+func (wk *treeWalker) folder(src, rel string, e sharefs.Entry) error {
+	if id, ok := folderIDOf(e); ok {
+		wk.open[id] = true
+		defer delete(wk.open, id)
+	}
+	entries, err := wk.view.List(src)
+	if err != nil {
+		return fmt.Errorf("list %q: %w", src, err)
+	}
+	for _, child := range entries {
+		if err := wk.ctx.Err(); err != nil {
+			return err
+		}
+		if err := wk.entry(src, rel, child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry visits one entry of folder src and, for a folder, what it holds.
+func (wk *treeWalker) entry(src, rel string, e sharefs.Entry) error {
+	if id, ok := folderIDOf(e); ok && e.IsDir && wk.open[id] {
+		return nil
+	}
+	childRel := path.Join(rel, e.Name)
+	if err := wk.fn(childRel, e); err != nil {
+		return err
+	}
+	if !e.IsDir {
+		return nil
+	}
+	return wk.folder(joinRel(src, e.Name), childRel, e)
+}
+
+// joinRel appends the relative path rel to the view path dir.
+func joinRel(dir, rel string) string {
+	switch {
+	case rel == "":
+		return dir
+	case dir == "" || strings.HasSuffix(dir, "/"):
+		return dir + rel
+	}
+	return dir + "/" + rel
+}
