@@ -1,0 +1,199 @@
+package httpshare
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"example.com/share/internal/testutil"
+)
+
+// cpuTime is the CPU this process has used so far.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestSlowClients: hundreds of connections that send half a request
+// header, or nothing, cost no CPU, do not delay a normal request, and are
+// closed by the server once the header time-out passes.
+func TestSlowClients(t *testing.T) {
+	const slow, idle = 300, 100
+	const headerTimeout = 2 * time.Second
+	ts := startServer(t, shareView(t, fixture.dir, false), func(s *Server) {
+		s.srv.ReadHeaderTimeout = headerTimeout
+	})
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range slow + idle {
+		c, err := net.DialTimeout("tcp", ts.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		if i < slow {
+			fmt.Fprintf(c, "GET /big.bin HTTP/1.1\r\nHost: %s\r\nX-Slow: ", ts.Addr)
+		}
+	}
+	before := cpuTime(t)
+	time.Sleep(time.Second)
+	if used := cpuTime(t) - before; used > 300*time.Millisecond {
+		t.Errorf("%v of CPU in one second with %d stalled connections", used, slow+idle)
+	}
+	start := time.Now()
+	resp, body := doRequest(t, "GET", ts.URL+"/hello.txt")
+	if resp.StatusCode != 200 || string(body) != "hello world\n" {
+		t.Fatalf("normal request: %d", resp.StatusCode)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("normal request took %v beside stalled connections", waited)
+	}
+	// Every stalled connection is closed by the server, none answered 200.
+	deadline := time.Now().Add(headerTimeout + 5*time.Second)
+	for i, c := range conns {
+		_ = c.SetReadDeadline(deadline)
+		data, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("connection %d still open after the header time-out: %v", i, err)
+		}
+		if bytes.Contains(data, []byte(" 200 ")) {
+			t.Fatalf("connection %d got an answer: %q", i, data)
+		}
+	}
+}
+
+// TestShutdownLetsTransfersFinish: Shutdown waits for a download in
+// flight, and Serve then returns nil.
+func TestShutdownLetsTransfersFinish(t *testing.T) {
+	s := New(shareView(t, fixture.dir, false), Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	resp, err := client.Get("http://" + ln.Addr().String() + "/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1000)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- s.Shutdown(ctx)
+	}()
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || len(first)+len(rest) != len(fixture.files["big.bin"]) {
+		t.Fatalf("download cut by shutdown: %d bytes, %v", len(first)+len(rest), err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+}
+
+// TestSendfileHelper is the server side of TestSendfile, run in a child
+// process under strace. It is a no-op otherwise.
+func TestSendfileHelper(t *testing.T) {
+	dir := os.Getenv("HTTPSHARE_SENDFILE_DIR")
+	if dir == "" {
+		return
+	}
+	s := New(shareView(t, dir, false), Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	fmt.Printf("ADDR %s\n", ln.Addr())
+	// The parent closes stdin when it is done.
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+}
+
+var sendfileRE = regexp.MustCompile(`sendfile\(.*\)\s+=\s+(\d+)`)
+
+// TestSendfile runs the server under strace and checks that a download's
+// bytes went out through sendfile(2), for a whole file and a range.
+func TestSendfile(t *testing.T) {
+	strace := testutil.NeedTool(t, "strace")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trace := t.TempDir() + "/strace.out"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strace, "-f", "-qq", "-e", "trace=sendfile", "-e", "signal=none", "-o", trace,
+		exe, "-test.run=^TestSendfileHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HTTPSHARE_SENDFILE_DIR="+fixture.dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ADDR ") {
+		t.Fatalf("helper said %q: %v", line, err)
+	}
+	base := "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+	big := fixture.files["big.bin"]
+	if _, body := doRequest(t, "GET", base+"/big.bin"); !bytes.Equal(body, big) {
+		t.Fatalf("download under strace: %d bytes", len(body))
+	}
+	if _, body := doRequest(t, "GET", base+"/big.bin", "Range", "bytes=1000-"); !bytes.Equal(body, big[1000:]) {
+		t.Fatalf("range under strace: %d bytes", len(body))
+	}
+	stdin.Close()
+	_ = cmd.Wait()
+	out, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent int64
+	for _, m := range sendfileRE.FindAllStringSubmatch(string(out), -1) {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		sent += n
+	}
+	// net/http writes the first 512 bytes of each body itself (to sniff
+	// and to learn the source is readable), then hands over to sendfile.
+	if want := int64(2*len(big) - 1000 - 2*sniffLen); sent < want {
+		t.Errorf("sendfile sent %d bytes, want at least %d; trace:\n%.2000s", sent, want, out)
+	}
+}
