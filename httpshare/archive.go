@@ -3,6 +3,7 @@ package httpshare
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"compress/flate"
 	"compress/gzip"
 	"context"
@@ -26,6 +27,10 @@ const archiveRoot = "share"
 // through: large enough for few system calls, small enough to keep memory
 // flat when many downloads run at once.
 const copyBufSize = 128 << 10
+
+// outBufSize gathers the small writes of the compressors into fewer, larger
+// writes to the client.
+const outBufSize = 64 << 10
 
 // errChanged reports a file that changed size while it was being archived.
 var errChanged = errors.New("file changed while reading")
@@ -55,7 +60,8 @@ func archiveBase(dir string) string {
 // (including ctx ending) it stops without writing the central directory, so
 // a cut download can never pass for a complete archive.
 func writeZip(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
-	zw := zip.NewWriter(w)
+	bw := bufio.NewWriterSize(w, outBufSize)
+	zw := zip.NewWriter(bw) // takes bw as its own buffer and flushes it on Close
 	zw.RegisterCompressor(zip.Deflate, newPooledDeflate)
 	buf := make([]byte, copyBufSize)
 	prefix := archiveBase(dir)
@@ -149,7 +155,8 @@ func (p *pooledDeflate) Close() error {
 // names get PAX records; modification times are kept to the second. Any
 // error stops the stream before the end-of-archive marker.
 func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
-	gz, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	bw := bufio.NewWriterSize(w, outBufSize)
+	gz, err := gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	if err != nil {
 		return fmt.Errorf("gzip: %w", err)
 	}
@@ -167,6 +174,9 @@ func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string)
 	}
 	if err := gz.Close(); err != nil {
 		return fmt.Errorf("finish gzip of %q: %w", dir, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("finish tar.gz of %q: %w", dir, err)
 	}
 	return nil
 }

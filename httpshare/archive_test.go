@@ -969,3 +969,46 @@ func TestZip64Entries(t *testing.T) {
 		t.Fatalf("unzip -tq: %v\n%s", err, out)
 	}
 }
+
+// countingWriter counts the bytes and calls that reach it, like a
+// response writer whose every call costs.
+type countingWriter struct{ n, calls int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	c.calls++
+	return len(p), nil
+}
+
+// BenchmarkArchive measures archive throughput over one compressible
+// 32 MiB file, one incompressible 32 MiB file and 1,000 small files.
+func BenchmarkArchive(b *testing.B) {
+	root := b.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	noise := make([]byte, 32<<20)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	mustWrite(b, filepath.Join(root, "noise.mp4"), noise)
+	mustWrite(b, filepath.Join(root, "text.txt"), bytes.Repeat([]byte("some log line with a counter 12345\n"), 32<<20/35))
+	if err := os.Mkdir(filepath.Join(root, "small"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		mustWrite(b, filepath.Join(root, "small", fmt.Sprintf("f%d.txt", i)), noise[i*1000:i*1000+1000])
+	}
+	view := openView(b, root, sharefs.Options{})
+	for _, f := range archFormats {
+		b.Run(f.ext, func(b *testing.B) {
+			b.SetBytes(64<<20 + 1000*1000)
+			var cw countingWriter
+			for b.Loop() {
+				if err := f.write(context.Background(), &cw, view, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cw.calls)/float64(b.N), "writes/op")
+			b.ReportMetric(float64(cw.n)/float64(b.N)/(1<<20), "MiB-out/op")
+		})
+	}
+}
