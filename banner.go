@@ -29,13 +29,21 @@ func printBanner(w io.Writer, dir string, services []service, c *cli.Context) {
 			fmt.Fprintf(w, "  %-5s %s\n", label, u)
 		}
 		if local {
-			fmt.Fprintf(w, "        (reachable from this machine only: no network address found)\n")
+			fmt.Fprintf(w, "        (reachable from this machine only: %s)\n", localReason(s.ln.Addr()))
 		}
 		if s.proto == "ftp" {
 			fmt.Fprintf(w, "        anonymous login; passive ports %s\n", passiveText(c.String("passive-ports")))
 		}
 	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
+}
+
+// localReason says why a listener is not reachable from the network.
+func localReason(addr net.Addr) string {
+	if ap, err := netip.ParseAddrPort(addr.String()); err == nil && ap.Addr().IsLoopback() {
+		return "it listens on a loopback address"
+	}
+	return "no network address found"
 }
 
 func bannerMode(c *cli.Context) string {

@@ -66,6 +66,8 @@ func serve(c *cli.Context) error {
 	if !c.Bool("quiet") {
 		printBanner(c.App.Writer, root.Path(), services, c)
 	}
+	stopDiscovery := startDiscovery(c, root.Path(), services, logger)
+	defer stopDiscovery()
 	return runServices(services, logger)
 }
 
