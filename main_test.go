@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/share/internal/testutil"
 )
 
 var (
@@ -84,6 +86,7 @@ func runShare(t *testing.T, env []string, args ...string) (code int, stdout, std
 type running struct {
 	cmd    *exec.Cmd
 	url    string // the first HTTP URL of the banner
+	ftp    string // the first FTP URL of the banner, if any
 	stderr *syncBuffer
 	done   chan error
 }
@@ -105,7 +108,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var httpURL = regexp.MustCompile(`HTTP\s+(http://\S+)`)
+var (
+	httpURL = regexp.MustCompile(`HTTP\s+(http://\S+)`)
+	ftpURL  = regexp.MustCompile(`FTP\s+(ftp://\S+)`)
+)
 
 // startShare starts share with args and waits for its banner.
 func startShare(t *testing.T, env []string, args ...string) *running {
@@ -125,21 +131,32 @@ func startShare(t *testing.T, env []string, args ...string) *running {
 		cmd.Process.Kill()
 		<-r.done
 	})
-	found := make(chan string, 1)
+	banner := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		var urls []string // HTTP, FTP
 		for sc.Scan() {
-			if m := httpURL.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
+			line := sc.Text()
+			if m := httpURL.FindStringSubmatch(line); m != nil && len(urls) == 0 {
+				urls = append(urls, m[1])
+			}
+			if m := ftpURL.FindStringSubmatch(line); m != nil {
+				urls = append(urls, m[1])
+			}
+			if strings.HasPrefix(line, "Press Ctrl+C") {
+				banner <- urls
 			}
 		}
 		r.done <- cmd.Wait()
 	}()
 	select {
-	case r.url = <-found:
+	case urls := <-banner:
+		if len(urls) > 0 && strings.HasPrefix(urls[0], "http") {
+			r.url, urls = urls[0], urls[1:]
+		}
+		if len(urls) > 0 {
+			r.ftp = urls[0]
+		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("no banner; stderr: %s", r.stderr)
 	}
@@ -233,6 +250,22 @@ func TestServesAndStopsCleanly(t *testing.T) {
 		if code := r.stop(t, sig); code != 0 {
 			t.Errorf("exit code after %v = %d, want 0; stderr %s", sig, code, r.stderr)
 		}
+	}
+}
+
+func TestServesFTPToo(t *testing.T) {
+	curl := testutil.NeedTool(t, "curl")
+	dir := shareFolder(t)
+	r := startShare(t, nil, "--http", "127.0.0.1:0", "--ftp", "127.0.0.1:0", "--passive-ports", "40000-40100", dir)
+	if r.ftp == "" {
+		t.Fatal("banner shows no FTP URL")
+	}
+	out, err := exec.Command(curl, "-sS", r.ftp+"hello.txt").Output()
+	if err != nil || string(out) != "hello\n" {
+		t.Errorf("curl %shello.txt = %q, %v", r.ftp, out, err)
+	}
+	if code := r.stop(t, os.Interrupt); code != 0 {
+		t.Errorf("exit code %d; stderr %s", code, r.stderr)
 	}
 }
 
