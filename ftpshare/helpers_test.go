@@ -104,7 +104,7 @@ func makeFixture() error {
 	if err := writeFile(filepath.Join(fixture, "huge.bin"), nil); err != nil {
 		return err
 	}
-	if err := os.Truncate(filepath.Join(fixture, "huge.bin"), 256<<20); err != nil {
+	if err := os.Truncate(filepath.Join(fixture, "huge.bin"), 64<<20); err != nil {
 		return err
 	}
 	links := map[string]string{

@@ -41,7 +41,7 @@ func TestWriteCommandsRefused(t *testing.T) {
 		// Nothing may have been sent or read on the prepared data port.
 		dc, err := net.DialTimeout("tcp", dataAddr, time.Second)
 		if err == nil {
-			_ = dc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			_ = dc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			n, _ := dc.Read(make([]byte, 1))
 			dc.Close()
 			if n != 0 {

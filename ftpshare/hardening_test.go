@@ -1,0 +1,418 @@
+package ftpshare
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/share/internal/testutil"
+	"example.com/share/sharefs"
+)
+
+// dialFrom connects to addr from a chosen loopback address.
+func dialFrom(t testing.TB, from, addr string) (net.Conn, error) {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	return d.Dial("tcp", addr)
+}
+
+func TestPortBounceRefused(t *testing.T) {
+	addr := startFixture(t)
+	// A third party the server must never be made to connect to.
+	victim, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		testutil.Skip(t, "127.0.0.2 is not usable: "+err.Error())
+	}
+	defer victim.Close()
+	vport := victim.Addr().(*net.TCPAddr).Port
+	c := dial(t, addr)
+	c.login()
+	c.expect(504, fmt.Sprintf("PORT 127,0,0,2,%d,%d", vport>>8, vport&0xFF))
+	c.expect(425, "RETR hello.txt")
+	c.expect(504, fmt.Sprintf("EPRT |1|127.0.0.2|%d|", vport))
+	c.expect(425, "LIST")
+	c.expect(504, "PORT 127,0,0,1,0,22") // own address, privileged port
+	c.expect(504, "EPRT |1|127.0.0.1|80|")
+	c.expect(501, "PORT 127,0,0,1")
+	c.expect(501, "PORT 300,0,0,1,4,1")
+	c.expect(501, "EPRT |1|::1|5000|")
+	c.expect(522, "EPRT |3|127.0.0.1|5000|")
+	_ = victim.(*net.TCPListener).SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if vc, err := victim.Accept(); err == nil {
+		vc.Close()
+		t.Fatal("the server connected to a third party")
+	}
+
+	// PORT to the client's own address works.
+	own, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	port := own.Addr().(*net.TCPAddr).Port
+	c.expect(200, fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xFF))
+	c.expect(150, "RETR hello.txt")
+	dc, err := own.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(dc)
+	dc.Close()
+	c.expect(226, "")
+	if string(got) != "hello, world\n" {
+		t.Errorf("active RETR = %q", got)
+	}
+}
+
+func TestPassiveConnectionNotStolen(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	dataAddr := c.epsv()
+	thief, err := dialFrom(t, "127.0.0.2", dataAddr)
+	if err != nil {
+		testutil.Skip(t, "cannot dial from 127.0.0.2: "+err.Error())
+	}
+	defer thief.Close()
+	dc := dialData(t, dataAddr)
+	c.expect(150, "RETR big.bin")
+	got, err := io.ReadAll(dc)
+	dc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(226, "")
+	if !bytes.Equal(got, visibleFiles["big.bin"]) {
+		t.Errorf("the client got %d bytes, want %d", len(got), len(visibleFiles["big.bin"]))
+	}
+	_ = thief.SetReadDeadline(time.Now().Add(2 * time.Second))
+	stolen, err := io.ReadAll(thief)
+	if len(stolen) != 0 || (err != nil && !isReset(err)) {
+		t.Errorf("the foreign connection got %d bytes, err %v; want nothing and a close", len(stolen), err)
+	}
+}
+
+func isReset(err error) bool { return strings.Contains(err.Error(), "reset") }
+
+// freePortRange finds n consecutive free ports on 127.0.0.1.
+func freePortRange(t *testing.T, n int) (int, int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for range 50 {
+		low := 20000 + rng.IntN(40000)
+		if free(low, n) {
+			return low, low + n - 1
+		}
+	}
+	t.Fatal("no free port range found")
+	return 0, 0
+}
+
+// free reports how many of the n ports from low can be bound right now.
+func free(low, n int) bool { return countFree(low, n) == n }
+
+func countFree(low, n int) int {
+	count := 0
+	for p := low; p < low+n; p++ {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			ln.Close()
+			count++
+		}
+	}
+	return count
+}
+
+func TestPassiveRangeNotExhausted(t *testing.T) {
+	low, high := freePortRange(t, 4)
+	_, addr := start(t, openView(t), Options{PassiveLow: low, PassiveHigh: high}, "127.0.0.1")
+	greedy := dial(t, addr)
+	greedy.login()
+	for range 200 {
+		msg := greedy.expect(227, "PASV")
+		var port, p1, p2 int
+		if _, err := fmt.Sscanf(msg[strings.Index(msg, "("):], "(127,0,0,1,%d,%d)", &p1, &p2); err != nil {
+			t.Fatalf("PASV reply %q: %v", msg, err)
+		}
+		if port = p1<<8 | p2; port < low || port > high {
+			t.Fatalf("PASV port %d outside %d-%d", port, low, high)
+		}
+	}
+	if n := countFree(low, 4); n != 3 {
+		t.Errorf("after 200 PASV in one session %d of 4 ports are free, want 3", n)
+	}
+	other := dial(t, addr)
+	other.login()
+	if got := other.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("second session RETR = %q", got)
+	}
+	greedy.expect(221, "QUIT")
+	deadline := time.Now().Add(2 * time.Second)
+	for countFree(low, 4) != 4 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := countFree(low, 4); n != 4 {
+		t.Errorf("after QUIT %d of 4 ports are free", n)
+	}
+}
+
+func TestIdleClientDropped(t *testing.T) {
+	_, addr := start(t, openView(t), Options{IdleTimeout: 300 * time.Millisecond}, "127.0.0.1")
+	busy := dial(t, addr)
+	busy.login()
+	idle := dial(t, addr)
+	idle.login()
+	for range 6 { // 600 ms of NOOPs keep a client in
+		time.Sleep(100 * time.Millisecond)
+		busy.expect(200, "NOOP")
+	}
+	_ = idle.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	idle.expect(421, "")
+	if _, err := idle.conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Errorf("idle connection still open: %v", err)
+	}
+	busy.expect(200, "NOOP")
+}
+
+func TestLongCommandLineClosesOnlyThatConnection(t *testing.T) {
+	addr := startFixture(t)
+	other := dial(t, addr)
+	other.login()
+	long := dial(t, addr)
+	go func() {
+		// The server hangs up part-way; the write error is expected.
+		_, _ = long.conn.Write(append([]byte("NOOP "), bytes.Repeat([]byte("a"), 10<<20)...))
+	}()
+	_ = long.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	code, msg, err := long.tp.ReadResponse(0)
+	if code != 500 {
+		t.Errorf("10 MB line: got %d %q %v, want 500", code, msg, err)
+	}
+	if _, err := long.conn.Read(make([]byte, 1)); err == nil {
+		t.Error("connection with a 10 MB line still open")
+	}
+	other.expect(200, "NOOP")
+	if got := other.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("other session RETR = %q", got)
+	}
+	dial(t, addr).login()
+}
+
+func TestRandomBytesOnControlPort(t *testing.T) {
+	addr := startFixture(t)
+	rng := rand.New(rand.NewPCG(42, 42))
+	for i := range 20 {
+		junk := make([]byte, 1+rng.IntN(64<<10))
+		for j := range junk {
+			junk[j] = byte(rng.Uint32())
+			if i%2 == 0 && rng.IntN(40) == 0 {
+				junk[j] = '\n' // half the connections get many short lines
+			}
+		}
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+		_, _ = conn.Write(junk)
+		_ = conn.(*net.TCPConn).CloseWrite() // the server sees the end at once
+		// Drain replies until the server hangs up or goes quiet.
+		_, _ = io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
+		conn.Close()
+	}
+	c := dial(t, addr)
+	c.login()
+	if got := c.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR after junk = %q", got)
+	}
+}
+
+func TestConnectionCaps(t *testing.T) {
+	_, addr := start(t, openView(t), Options{MaxConns: 3, MaxConnsPerIP: 2}, "127.0.0.1")
+	a := dial(t, addr)
+	dial(t, addr)
+	refused := func(from, want string) {
+		t.Helper()
+		conn, err := dialFrom(t, from, addr)
+		if err != nil {
+			testutil.Skip(t, "cannot dial from "+from+": "+err.Error())
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(conn)
+		if !strings.HasPrefix(string(got), "421 ") || !strings.Contains(string(got), want) {
+			t.Errorf("connection from %s got %q, want 421 %q", from, got, want)
+		}
+	}
+	refused("127.0.0.1", "from your address (2)")
+	third, err := dialFrom(t, "127.0.0.2", addr)
+	if err != nil {
+		testutil.Skip(t, "cannot dial from 127.0.0.2")
+	}
+	defer third.Close()
+	refused("127.0.0.3", "Too many connections (3)")
+	a.expect(221, "QUIT")
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		line := make([]byte, 3)
+		_, _ = io.ReadFull(conn, line)
+		conn.Close()
+		if string(line) == "220" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a place freed by QUIT was not given back; got %q", line)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestShutdownClosesSessions(t *testing.T) {
+	srv, err := New(openView(t), Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	addr := ln.Addr().String()
+	idle := dial(t, addr)
+	idle.login()
+	mover := dial(t, addr)
+	mover.login()
+	dc := dialData(t, mover.epsv())
+	mover.expect(150, "RETR big.bin")
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- srv.Shutdown(ctx)
+	}()
+	idle.expect(421, "")
+	got, err := io.ReadAll(dc) // the transfer in flight finishes
+	dc.Close()
+	if err != nil || len(got) != len(visibleFiles["big.bin"]) {
+		t.Errorf("transfer during shutdown: %d bytes, %v", len(got), err)
+	}
+	mover.expect(226, "")
+	mover.expect(421, "")
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+func TestShutdownCutsStalledTransfer(t *testing.T) {
+	srv, err := New(openView(t), Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	c := dial(t, ln.Addr().String())
+	c.login()
+	dc := dialData(t, c.epsv())
+	defer dc.Close()
+	c.expect(150, "RETR huge.bin") // never read: the send stalls
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown with a stalled transfer = %v, want the deadline", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	_ = c.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.ReadAll(c.conn); err != nil && !isReset(err) {
+		t.Errorf("control connection not closed: %v", err)
+	}
+}
+
+// panicView panics on one name, as a buggy view might.
+type panicView struct{ sharefs.View }
+
+func (v panicView) Open(name string) (sharefs.File, error) {
+	if strings.HasSuffix(name, "hello.txt") {
+		panic("view bug")
+	}
+	return v.View.Open(name)
+}
+
+func TestPanicGetsAReply(t *testing.T) {
+	_, addr := start(t, panicView{openView(t)}, Options{}, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	c.epsv()
+	c.expect(451, "RETR hello.txt")
+	c.expect(200, "NOOP")
+	if got := c.get("RETR sub/deeper/leaf.txt"); string(got) != "leaf\n" {
+		t.Errorf("RETR after a crash = %q", got)
+	}
+}
+
+func TestOverIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		testutil.Skip(t, "no IPv6 loopback: "+err.Error())
+	}
+	ln.Close()
+	_, addr := start(t, openView(t), Options{}, "::1")
+	c := dial(t, addr)
+	c.login()
+	if got := c.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("EPSV RETR over IPv6 = %q", got)
+	}
+	c.expect(425, "PASV")
+	c.expect(522, "EPSV 1")
+	c.expect(504, "EPRT |1|127.0.0.1|5000|")
+	own, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	c.expect(200, fmt.Sprintf("EPRT |2|::1|%d|", own.Addr().(*net.TCPAddr).Port))
+	c.expect(150, "NLST sub")
+	dc, err := own.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(dc)
+	dc.Close()
+	c.expect(226, "")
+	if string(got) != "deeper\r\n" {
+		t.Errorf("NLST over EPRT = %q", got)
+	}
+	dataAddr := c.epsv()
+	c.expect(229, "EPSV 2")
+	if _, err := net.DialTimeout("tcp", dataAddr, 300*time.Millisecond); err == nil {
+		t.Error("a replaced passive port still accepts")
+	}
+	c.expect(200, "EPSV ALL")
+	c.expect(503, "EPRT |2|::1|5000|")
+	c.expect(226, "ABOR")
+}
