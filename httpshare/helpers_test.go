@@ -289,3 +289,10 @@ func rawRequest(t testing.TB, addr, target string) (int, http.Header, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, string(body)
 }
+
+// sharefsDir and openSharefsDir let code without a testing.T open a view.
+type sharefsDir = sharefs.Dir
+
+func openSharefsDir(dir string) (*sharefs.Dir, error) {
+	return sharefs.New(dir, sharefs.Options{})
+}

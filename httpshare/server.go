@@ -76,7 +76,7 @@ func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.UseEncodedPath()
 	r.SkipClean(true)
-	r.Methods(http.MethodGet, http.MethodHead).PathPrefix("/").HandlerFunc(s.serveGet)
+	r.Methods(http.MethodGet, http.MethodHead).HandlerFunc(s.serveGet)
 	r.Methods(http.MethodOptions).HandlerFunc(s.serveOptions)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.serveNotAllowed)
 	r.NotFoundHandler = http.HandlerFunc(s.serveNotFound)
