@@ -365,3 +365,8 @@ func lines(t testing.TB, data []byte) []string {
 	}
 	return strings.Split(strings.TrimSuffix(string(data), "\r\n"), "\r\n")
 }
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
