@@ -43,9 +43,10 @@ func TestAnnounceInNamespaces(t *testing.T) {
 	watcher := startPeer(t, b, peer, "watch", "-iface", "veth-b", "-for", "60s")
 	watcher.expect(t, "the watcher ready", func(h heardLine) bool { return h.Label == "watching" })
 
-	// HTTP only on A's address towards B, FTP on all of A's interfaces.
+	// HTTP only on A's address towards B, FTP on all of A's interfaces
+	// and both IP versions.
 	announcer := startPeer(t, a, peer, "announce", "-instance", testInstance,
-		"-http", addrA1+":8000", "-ftp", "0.0.0.0:2121")
+		"-http", addrA1+":8000", "-ftp", "[::]:2121")
 	announcer.expect(t, "the announcer running", func(h heardLine) bool { return h.raw == "announcing" })
 	watcher.expect(t, "an announcement", func(h heardLine) bool {
 		return h.Type == "SRV" && h.Label == testInstance && h.Port == 8000 && h.TTL > 0
@@ -54,6 +55,19 @@ func TestAnnounceInNamespaces(t *testing.T) {
 	eventually(t, "B to find HTTP", func() bool { return hasEntry(browse(t, b, peer, "_http._tcp", "veth-b"), addrA1, 8000) })
 	eventually(t, "B to find FTP", func() bool { return hasEntry(browse(t, b, peer, "_ftp._tcp", "veth-b"), addrA1, 2121) })
 	eventually(t, "C to find FTP", func() bool { return hasEntry(browse(t, c, peer, "_ftp._tcp", "veth-c"), addrA2, 2121) })
+	// Over IPv6 too, with A's link-local address towards B (veth links
+	// have no other IPv6 address).
+	eventually(t, "B to find FTP over IPv6", func() bool {
+		for _, e := range browse(t, b, peer, "_ftp._tcp", "veth-b", "-6") {
+			if e.Instance == testInstance && e.Port == 2121 && strings.HasPrefix(e.Addr6, "fe80:") {
+				return true
+			}
+		}
+		return false
+	})
+	if got := browse(t, c, peer, "_http._tcp", "veth-c", "-6"); len(got) != 0 {
+		t.Errorf("C found HTTP over IPv6, which listens only towards B: %+v", got)
+	}
 	// HTTP listens on A's address towards B only: C must not hear of it.
 	if got := browse(t, c, peer, "_http._tcp", "veth-c"); len(got) != 0 {
 		t.Errorf("C found HTTP, which listens only towards B: %+v", got)
@@ -80,6 +94,9 @@ func makeNetwork(t *testing.T) (a, b, c string) {
 		ip(t, "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "delete", ns).Run() })
 		ip(t, "-n", ns, "link", "set", "lo", "up")
+		// Link-local IPv6 addresses usable at once, without duplicate
+		// address detection, which no one else on these links needs.
+		ip(t, "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
 	}
 	// Each pair is made inside A with its peer put straight into the other
 	// namespace, so it never appears among this machine's interfaces.
@@ -193,13 +210,15 @@ type entry struct {
 	Instance string `json:"instance"`
 	Port     int    `json:"port"`
 	Addr     string `json:"addr"`
+	Addr6    string `json:"addr6"`
 	TXT      string `json:"txt"`
 }
 
 // browse asks from ns for the service type, listening one second.
-func browse(t *testing.T, ns, peer, typ, iface string) []entry {
+func browse(t *testing.T, ns, peer, typ, iface string, flags ...string) []entry {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", ns, peer, "browse", "-type", typ, "-iface", iface, "-timeout", "1s")
+	args := append([]string{"netns", "exec", ns, peer, "browse", "-type", typ, "-iface", iface, "-timeout", "1s"}, flags...)
+	cmd := exec.Command("ip", args...)
 	cmd.Stderr = &testWriter{t: t, prefix: "browse: "}
 	out, err := cmd.Output()
 	if err != nil {

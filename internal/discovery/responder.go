@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,14 +9,14 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/ipv4"
 )
 
 const (
-	mdnsPort = 5353
 	// legacyTTL caps the TTLs sent to a querier that is not an mDNS
 	// stack (one asking from a port other than 5353), RFC 6762, 6.7.
 	legacyTTL = 10
+	// announceTTL is the TTL of every record announced (RFC 6762, 10).
+	announceTTL = 120
 	// cacheFlush is the top bit of a record's class: the record replaces
 	// all others of its name and type in caches (RFC 6762, 10.2).
 	cacheFlush = 1 << 15
@@ -29,13 +28,10 @@ const (
 	announceGap = time.Second
 )
 
-var mdnsGroup4 = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: mdnsPort}
-
-// responder answers mDNS queries over IPv4 for the services of its links,
-// each query from the link it arrived on.
+// responder answers mDNS queries for the services of its links, each
+// query from the records of the link it arrived on, over IPv4 and IPv6.
 type responder struct {
-	conn   *ipv4.PacketConn
-	links  map[int]*link // by interface index
+	socks  []*socket
 	logger *slog.Logger
 
 	done      chan struct{} // closed by stop
@@ -44,120 +40,124 @@ type responder struct {
 	stopOnce  sync.Once
 }
 
-// startResponder opens the mDNS socket, joins the group on every link,
+// A socket is a transport with the links whose group it joined.
+type socket struct {
+	transport
+	links map[int]*link // by interface index
+}
+
+// startResponder opens the mDNS sockets, joins the group on every link,
 // starts answering and sends the announcements.
 func startResponder(links []*link, logger *slog.Logger) (*responder, error) {
-	lc := net.ListenConfig{Control: shareMDNSPort}
-	pc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", mdnsPort))
-	if err != nil {
-		return nil, fmt.Errorf("cannot open the mDNS port %d: %w", mdnsPort, err)
+	r := &responder{logger: logger, done: make(chan struct{}), announced: make(chan struct{})}
+	var errs []error
+	for _, open := range []func() (transport, error){openTransport4, openTransport6} {
+		s, err := r.openSocket(open, links)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.socks = append(r.socks, s)
 	}
-	r := &responder{
-		conn:      ipv4.NewPacketConn(pc),
-		links:     map[int]*link{},
-		logger:    logger,
-		done:      make(chan struct{}),
-		announced: make(chan struct{}),
+	if len(r.socks) == 0 {
+		return nil, errors.Join(errs...)
 	}
-	if err := r.setUp(links); err != nil {
-		pc.Close()
-		return nil, err
+	for _, err := range errs {
+		logger.Debug("mDNS: one IP version unavailable", "err", err)
 	}
-	r.wg.Add(1)
-	go r.serve()
+	for _, s := range r.socks {
+		r.wg.Add(1)
+		go r.serve(s)
+	}
 	go r.announce()
 	return r, nil
 }
 
-// setUp configures the socket and joins the mDNS group on each link,
+// openSocket opens a transport and joins the mDNS group on each link,
 // keeping the links where that works.
-func (r *responder) setUp(links []*link) error {
-	// The interface a query came in on decides what is answered.
-	if err := r.conn.SetControlMessage(ipv4.FlagInterface, true); err != nil {
-		return fmt.Errorf("cannot learn the interface of mDNS packets: %w", err)
+func (r *responder) openSocket(open func() (transport, error), links []*link) (*socket, error) {
+	t, err := open()
+	if err != nil {
+		return nil, err
 	}
-	if err := r.conn.SetMulticastTTL(255); err != nil { // RFC 6762, 11
-		return fmt.Errorf("cannot set the mDNS packets' TTL: %w", err)
-	}
+	s := &socket{transport: t, links: map[int]*link{}}
 	for _, l := range links {
-		if err := r.conn.JoinGroup(&l.ifc, mdnsGroup4); err != nil {
-			r.logger.Warn("mDNS: not announcing on this interface", "interface", l.ifc.Name, "err", err)
+		if err := t.join(&l.ifc); err != nil {
+			r.logger.Debug("mDNS: not on this interface", "interface", l.ifc.Name, "ip", t, "err", err)
 			continue
 		}
-		r.links[l.ifc.Index] = l
+		s.links[l.ifc.Index] = l
 	}
-	if len(r.links) == 0 {
-		return errors.New("cannot join the mDNS group on any interface")
+	if len(s.links) == 0 {
+		t.close()
+		return nil, fmt.Errorf("cannot join the %v mDNS group on any interface", t)
 	}
-	return nil
+	return s, nil
 }
 
-// serve answers queries until the socket is closed.
-func (r *responder) serve() {
+// serve answers queries on s until it is closed.
+func (r *responder) serve(s *socket) {
 	defer r.wg.Done()
 	buf := make([]byte, 9000)
 	for {
-		n, cm, src, err := r.conn.ReadFrom(buf)
+		n, ifIndex, from, err := s.read(buf)
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
 		if err != nil {
 			r.logger.Debug("mDNS: read failed", "err", err)
-			continue
-		}
-		from, ok := src.(*net.UDPAddr)
-		if cm == nil || !ok {
+			time.Sleep(10 * time.Millisecond) // no busy loop on a lasting error
 			continue
 		}
 		// Queries from interfaces share does not listen on are not ours
 		// to answer.
-		if l := r.links[cm.IfIndex]; l != nil {
-			r.handle(l, buf[:n], from)
+		if l := s.links[ifIndex]; l != nil && from != nil {
+			r.handle(s, l, buf[:n], from)
 		}
 	}
 }
 
 // handle answers one packet received on l.
-func (r *responder) handle(l *link, pkt []byte, from *net.UDPAddr) {
+func (r *responder) handle(s *socket, l *link, pkt []byte, from *net.UDPAddr) {
 	var query dns.Msg
 	if query.Unpack(pkt) != nil || query.Response || query.Opcode != dns.OpcodeQuery || query.Rcode != dns.RcodeSuccess {
 		return // RFC 6762, 18: silently ignored
 	}
-	resp, to := reply(&query, from, l)
-	if resp != nil {
-		r.send(l, resp, to)
+	if resp, unicast := reply(&query, from, l); resp != nil {
+		to := (*net.UDPAddr)(nil)
+		if unicast {
+			to = from
+		}
+		r.send(s, l, resp, to)
 	}
 }
 
-// reply builds the response to query from the records of l, and where to
-// send it: to the querier itself when it asked from another port than
-// 5353 (a legacy resolver) or wants unicast for every question, otherwise
-// to the group.
-func reply(query *dns.Msg, from *net.UDPAddr, l *link) (*dns.Msg, *net.UDPAddr) {
+// reply builds the response to query from the records of l, and tells
+// whether it goes to the querier alone: when it asked from another port
+// than 5353 (a legacy resolver) or wants unicast for every question.
+// Otherwise it goes to the group.
+func reply(query *dns.Msg, from *net.UDPAddr, l *link) (resp *dns.Msg, unicast bool) {
 	var answers []dns.RR
-	unicast := true
+	unicast = true
 	for _, q := range query.Question {
 		unicast = unicast && q.Qclass&unicastResponse != 0
 		q.Qclass &^= unicastResponse
 		answers = appendUnique(answers, l.answer(q)...)
 	}
 	if len(answers) == 0 {
-		return nil, nil
+		return nil, false
 	}
-	resp := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}, Answer: answers, Compress: true}
+	resp = &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Authoritative: true}, Answer: answers, Compress: true}
 	if from.Port != mdnsPort {
 		resp.Id = query.Id
 		resp.Question = query.Question
 		for _, rr := range answers {
 			rr.Header().Ttl = min(rr.Header().Ttl, legacyTTL)
 		}
-		return resp, from
+		return resp, true
 	}
 	setCacheFlush(answers)
-	if unicast {
-		return resp, from
-	}
-	return resp, mdnsGroup4
+	return resp, unicast
 }
 
 // setCacheFlush marks the records that belong to this share alone: the
@@ -194,32 +194,40 @@ func (r *responder) announce() {
 			case <-time.After(announceGap):
 			}
 		}
-		for _, l := range r.links {
-			r.send(l, unsolicited(l.announcement(), 120), mdnsGroup4)
+		r.sendAll(func(l *link) *dns.Msg { return unsolicited(l.announcement(), announceTTL) })
+	}
+}
+
+// sendAll multicasts the message made for each link on every socket.
+func (r *responder) sendAll(msg func(*link) *dns.Msg) {
+	for _, s := range r.socks {
+		for _, l := range s.links {
+			r.send(s, l, msg(l), nil)
 		}
 	}
 }
 
-// send writes msg out of the link's interface.
-func (r *responder) send(l *link, msg *dns.Msg, to *net.UDPAddr) {
+// send writes msg out of the link's interface to the querier, or to the
+// group when to is nil.
+func (r *responder) send(s *socket, l *link, msg *dns.Msg, to *net.UDPAddr) {
 	b, err := msg.Pack()
 	if err == nil {
-		_, err = r.conn.WriteTo(b, &ipv4.ControlMessage{IfIndex: l.ifc.Index}, to)
+		err = s.send(b, l.ifc.Index, to)
 	}
 	if err != nil {
-		r.logger.Warn("mDNS: cannot send", "interface", l.ifc.Name, "to", to, "err", err)
+		r.logger.Warn("mDNS: cannot send", "interface", l.ifc.Name, "ip", s.transport, "err", err)
 	}
 }
 
-// stop sends the goodbyes (TTL 0, RFC 6762, 10.1) and closes the socket.
+// stop sends the goodbyes (TTL 0, RFC 6762, 10.1) and closes the sockets.
 func (r *responder) stop() {
 	r.stopOnce.Do(func() {
 		close(r.done)
 		<-r.announced // no announcement may follow the goodbye
-		for _, l := range r.links {
-			r.send(l, unsolicited(l.goodbye(), 0), mdnsGroup4)
+		r.sendAll(func(l *link) *dns.Msg { return unsolicited(l.goodbye(), 0) })
+		for _, s := range r.socks {
+			s.close()
 		}
-		r.conn.Close()
 		r.wg.Wait()
 	})
 }

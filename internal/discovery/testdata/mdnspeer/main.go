@@ -3,7 +3,7 @@
 // interfaces.
 //
 //	mdnspeer announce -instance NAME [-http ADDR:PORT] [-ftp ADDR:PORT]
-//	mdnspeer browse -type _http._tcp -iface IFACE [-timeout 1s]
+//	mdnspeer browse -type _http._tcp -iface IFACE [-timeout 1s] [-6]
 //	mdnspeer watch -iface IFACE [-for 30s]
 //
 // announce runs discovery.Announce until SIGTERM, then stops it. browse
@@ -87,6 +87,7 @@ type found struct {
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
 	Addr     string `json:"addr"`
+	Addr6    string `json:"addr6,omitempty"`
 	TXT      string `json:"txt"`
 }
 
@@ -95,6 +96,7 @@ func browse(args []string) error {
 	typ := fs.String("type", "_http._tcp", "service type")
 	iface := fs.String("iface", "", "interface to ask on")
 	timeout := fs.Duration("timeout", time.Second, "how long to listen for answers")
+	over6 := fs.Bool("6", false, "ask over IPv6 instead of IPv4")
 	fs.Parse(args)
 	ifc, err := net.InterfaceByName(*iface)
 	if err != nil {
@@ -103,7 +105,7 @@ func browse(args []string) error {
 	entries := make(chan *mdns.ServiceEntry, 32)
 	params := &mdns.QueryParam{
 		Service: *typ, Domain: "local", Timeout: *timeout, Interface: ifc,
-		Entries: entries, DisableIPv6: true, Logger: log.New(io.Discard, "", 0),
+		Entries: entries, DisableIPv4: *over6, DisableIPv6: !*over6, Logger: log.New(io.Discard, "", 0),
 	}
 	if err := mdns.QueryContext(context.Background(), params); err != nil {
 		return err
@@ -111,7 +113,11 @@ func browse(args []string) error {
 	close(entries)
 	enc := json.NewEncoder(os.Stdout)
 	for e := range entries {
-		enc.Encode(found{Instance: firstLabel(e.Name), Host: e.Host, Port: e.Port, Addr: e.AddrV4.String(), TXT: e.Info})
+		f := found{Instance: firstLabel(e.Name), Host: e.Host, Port: e.Port, Addr: e.AddrV4.String(), TXT: e.Info}
+		if e.AddrV6IPAddr != nil {
+			f.Addr6 = e.AddrV6IPAddr.IP.String()
+		}
+		enc.Encode(f)
 	}
 	return nil
 }
