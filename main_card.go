@@ -1,28 +1,71 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"example.com/share/cardcrypt"
 	"example.com/share/sharefs"
 )
 
-// Placeholder until cardcrypt lands: it refuses rather than serve plaintext.
-
+// cardCommand is `share card`: what the attached OpenPGP card holds.
 func cardCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "card",
 		Usage: "show what the attached OpenPGP card holds",
-		Action: func(*cli.Context) error {
-			return errors.New("reading OpenPGP cards is not built yet")
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "reader", Usage: "PC/SC reader `NAME` (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
+		},
+		Action: func(c *cli.Context) error {
+			st, err := cardcrypt.ReadCardStatus(c.String("reader"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(c.App.Writer, st)
+			return nil
 		},
 	}
 }
 
+// encryptionView wraps v so that every download is encrypted to the card's
+// key and the --recipient keys; without --encrypt and --recipient it
+// returns v unchanged.
 func encryptionView(c *cli.Context, v sharefs.View) (sharefs.View, error) {
-	if c.Bool("encrypt") || len(c.StringSlice("recipient")) > 0 {
-		return nil, errors.New("encryption is not built yet")
+	useCard, files := c.Bool("encrypt"), c.StringSlice("recipient")
+	if !useCard && len(files) == 0 {
+		if c.Bool("armor") {
+			return nil, usagef("--armor needs --encrypt or --recipient")
+		}
+		return v, nil
 	}
-	return v, nil
+	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
+	if err != nil {
+		return nil, err
+	}
+	var keys []*cardcrypt.Key
+	if useCard {
+		key, err := cardcrypt.ReadCardKey(c.String("reader"))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+		go cardcrypt.WatchCard(context.Background(), key.Reader, logger)
+	}
+	for _, f := range files {
+		key, err := cardcrypt.LoadRecipientFile(f)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	enc, err := cardcrypt.NewEncryptor(keys, c.Bool("armor"))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range enc.Keys() {
+		logger.Info("encrypting every download", "key", k.Fingerprint(), "from", k.Source)
+	}
+	return enc.View(v), nil
 }

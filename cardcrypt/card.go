@@ -21,6 +21,8 @@ type Key struct {
 	Public *packet.PublicKey
 	// Source says where the key came from, for logs.
 	Source string
+	// Reader is the PC/SC reader of a card's key; "" for key files.
+	Reader string
 }
 
 // Fingerprint is the key's fingerprint in upper-case hex.
@@ -64,7 +66,8 @@ func ReadCardKey(reader string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	key.Source = "card " + s.reader
+	key.Source = "card in " + s.reader
+	key.Reader = s.reader
 	return key, nil
 }
 

@@ -1,0 +1,411 @@
+// Package cardtest runs the real smartcard stack for tests: pcscd with the
+// vsmartcard vpcd driver, the virtual OpenPGP card of testdata/vcard, and
+// a private GnuPG home whose scdaemon uses the card. pcscd's socket and the
+// vpcd port are machine-wide, so a file lock serializes every test that
+// uses the stack, across packages and processes.
+package cardtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"example.com/share/internal/testutil"
+)
+
+// Paths and addresses fixed by pcscd and vpcd.
+const (
+	pcscdSocket = "/run/pcscd/pcscd.comm"
+	vpcdAddr    = "127.0.0.1:35963"
+	vpcdDriver  = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+	lockPath    = "/tmp/share-cardtest.lock"
+	// ReaderName is the name pcscd gives the virtual reader.
+	ReaderName = "Virtual PCD 00 00"
+)
+
+// readerConf makes pcscd load the vpcd driver, listening on vpcdAddr.
+const readerConf = `FRIENDLYNAME "Virtual PCD"
+DEVICENAME /dev/null:0x8C7B
+LIBPATH ` + vpcdDriver + `
+CHANNELID 0x8C7B
+`
+
+// Stack is one test's smartcard stack.
+type Stack struct {
+	t     testing.TB
+	dir   string
+	pcscd *exec.Cmd
+	card  *exec.Cmd
+	// State is the virtual card's state file: it survives removal.
+	State string
+}
+
+// Lock takes the machine-wide lock for the card stack until the test ends.
+// It skips (fails in CI) when the tools are missing or a pcscd that is not
+// ours is running.
+func Lock(t testing.TB) *Stack {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testutil.Skip(t, "the smartcard stack needs root: pcscd owns /run/pcscd")
+	}
+	testutil.NeedTool(t, "pcscd")
+	testutil.NeedTool(t, "go")
+	if _, err := os.Stat(vpcdDriver); err != nil {
+		testutil.Skip(t, "vsmartcard-vpcd is not installed: "+vpcdDriver+" missing")
+	}
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("card stack lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("card stack lock: %v", err)
+	}
+	s := &Stack{t: t, dir: t.TempDir()}
+	s.State = filepath.Join(s.dir, "card.json")
+	t.Cleanup(func() {
+		s.Remove()
+		s.StopPCSCD()
+		f.Close()
+	})
+	if c, err := net.DialTimeout("unix", pcscdSocket, time.Second); err == nil {
+		c.Close()
+		testutil.Skip(t, "another pcscd is running; stop it (systemctl stop pcscd.socket pcscd) to run the card tests")
+	}
+	return s
+}
+
+// Start locks the stack, starts pcscd with the virtual reader and inserts
+// a fresh virtual card.
+func Start(t testing.TB, cardFlags ...string) *Stack {
+	s := Lock(t)
+	s.StartPCSCD(true)
+	s.Insert(cardFlags...)
+	return s
+}
+
+// StartPCSCD starts pcscd in the foreground; with vpcd it has the virtual
+// reader, without it no reader at all.
+func (s *Stack) StartPCSCD(vpcd bool) {
+	s.t.Helper()
+	conf := filepath.Join(s.dir, "reader.conf.d")
+	os.RemoveAll(conf)
+	if err := os.Mkdir(conf, 0o755); err != nil {
+		s.t.Fatal(err)
+	}
+	if vpcd {
+		if err := os.WriteFile(filepath.Join(conf, "vpcd"), []byte(readerConf), 0o644); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	log, err := os.Create(filepath.Join(s.dir, "pcscd.log"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd := exec.Command("pcscd", "--foreground", "-c", conf)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start pcscd: %v", err)
+	}
+	s.pcscd = cmd
+	waitFor(s.t, "pcscd socket", func() bool {
+		c, err := net.Dial("unix", pcscdSocket)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	if vpcd {
+		waitFor(s.t, "vpcd port", func() bool {
+			c, err := net.Dial("tcp", vpcdAddr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+}
+
+// StopPCSCD stops our pcscd and waits for it.
+func (s *Stack) StopPCSCD() {
+	if s.pcscd == nil {
+		return
+	}
+	s.pcscd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.pcscd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.pcscd.Process.Kill()
+		<-done
+	}
+	s.pcscd = nil
+	os.Remove(pcscdSocket)
+}
+
+// Insert starts the virtual card on s.State with extra flags and waits
+// until pcscd reports it present.
+func (s *Stack) Insert(flags ...string) {
+	s.t.Helper()
+	bin := buildCard(s.t)
+	log, err := os.OpenFile(filepath.Join(s.dir, "vcard.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	args := append([]string{"-addr", vpcdAddr, "-state", s.State}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("start the virtual card: %v", err)
+	}
+	s.card = cmd
+	waitFor(s.t, "card inserted", func() bool { return cardPresent() })
+}
+
+// Remove takes the virtual card out (its process ends, closing the socket).
+func (s *Stack) Remove() {
+	if s.card == nil {
+		return
+	}
+	s.card.Process.Kill()
+	s.card.Wait()
+	s.card = nil
+	waitFor(s.t, "card removed", func() bool { return !cardPresent() })
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// buildCard compiles testdata/vcard once per test binary.
+func buildCard(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "vcard")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "vcard")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./testdata/vcard")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build testdata/vcard: %w: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// waitFor polls cond for up to 15 seconds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// GnuPG is a private GnuPG home whose scdaemon talks to the stack's
+// reader through PC/SC, and whose pinentry answers the card's PINs.
+type GnuPG struct {
+	t    testing.TB
+	Home string
+}
+
+// Default PINs of the virtual card.
+const (
+	UserPIN  = "123456"
+	AdminPIN = "12345678"
+)
+
+// pinentry answers the Admin PIN when asked for it, else the user PIN.
+const pinentry = `#!/bin/sh
+echo "OK ready"
+desc=""
+while read -r cmd rest; do
+  case "$cmd" in
+    SETDESC|SETPROMPT) desc="$desc $rest"; echo OK;;
+    GETPIN)
+      case "$desc" in
+        *Admin*) echo "D ` + AdminPIN + `";;
+        *) echo "D ` + UserPIN + `";;
+      esac
+      desc=""; echo OK;;
+    BYE) echo OK; exit 0;;
+    *) echo OK;;
+  esac
+done
+`
+
+// NewGnuPG makes the home; shared selects scdaemon's pcsc-shared mode.
+// Its daemons are killed when the test ends.
+func NewGnuPG(t testing.TB, shared bool) *GnuPG {
+	t.Helper()
+	testutil.NeedTool(t, "gpg")
+	testutil.NeedTool(t, "gpgconf")
+	if _, err := exec.LookPath("/usr/lib/gnupg/scdaemon"); err != nil {
+		testutil.NeedTool(t, "scdaemon")
+	}
+	home, err := os.MkdirTemp("", "gpg") // short: socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &GnuPG{t: t, Home: home}
+	t.Cleanup(func() {
+		g.Kill()
+		os.RemoveAll(home)
+	})
+	os.Chmod(home, 0o700)
+	scd := "disable-ccid\n"
+	if shared {
+		scd += "pcsc-shared\n"
+	}
+	script := filepath.Join(home, "pinentry.sh")
+	files := map[string]string{
+		"scdaemon.conf":  scd,
+		"gpg-agent.conf": "pinentry-program " + script + "\n",
+		"pinentry.sh":    pinentry,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(home, name), []byte(content), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return g
+}
+
+// Kill stops the home's gpg-agent and scdaemon.
+func (g *GnuPG) Kill() {
+	cmd := exec.Command("gpgconf", "--kill", "all")
+	cmd.Env = g.Env()
+	cmd.Run()
+}
+
+// Env is the environment for GnuPG programs using this home.
+func (g *GnuPG) Env() []string {
+	return append(os.Environ(), "GNUPGHOME="+g.Home, "LC_ALL=C")
+}
+
+// Run runs gpg in batch mode and returns its stdout, failing the test on error.
+func (g *GnuPG) Run(stdin []byte, args ...string) []byte {
+	g.t.Helper()
+	out, err := g.Try(stdin, args...)
+	if err != nil {
+		g.t.Fatalf("gpg %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// Try runs gpg in batch mode; the error carries gpg's stderr.
+func (g *GnuPG) Try(stdin []byte, args ...string) ([]byte, error) {
+	base := []string{"--batch", "--no-tty", "--trust-model", "always"}
+	cmd := exec.Command("gpg", append(base, args...)...)
+	cmd.Env = g.Env()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := runBounded(cmd, 2*time.Minute); err != nil {
+		return stdout.Bytes(), fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+func runBounded(cmd *exec.Cmd, limit time.Duration) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-done
+		return errors.New("timed out")
+	}
+}
+
+// Algorithm choices for GenerateOnCard.
+const (
+	RSA     = "rsa"
+	Cv25519 = "cv25519"
+)
+
+// GenerateOnCard has GnuPG create all three keys on the card (for
+// Cv25519: ed25519 signing and authentication, cv25519 encryption) for
+// the user ID "Card Owner <email>", and returns the encryption subkey's
+// fingerprint.
+func (g *GnuPG) GenerateOnCard(algo, email string) string {
+	g.t.Helper()
+	var script strings.Builder
+	script.WriteString("admin\n")
+	if algo == Cv25519 {
+		script.WriteString("key-attr\n2\n1\n2\n1\n2\n1\n")
+	}
+	script.WriteString("generate\nn\n0\nCard Owner\n" + email + "\n\nquit\n")
+	cmd := exec.Command("gpg", "--no-tty", "--command-fd", "0", "--status-fd", "1", "--card-edit")
+	cmd.Env = g.Env()
+	cmd.Stdin = strings.NewReader(script.String())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runBounded(cmd, 3*time.Minute); err != nil || !strings.Contains(out.String(), "KEY_CREATED") {
+		g.t.Fatalf("gpg --card-edit generate: %v\n%s", err, out.String())
+	}
+	return g.EncryptionFingerprint(email)
+}
+
+// EncryptionFingerprint is the fingerprint of the key's encryption subkey.
+func (g *GnuPG) EncryptionFingerprint(uid string) string {
+	g.t.Helper()
+	out := g.Run(nil, "--with-colons", "--list-keys", uid)
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	encSub := false
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ":")
+		switch {
+		case f[0] == "sub" && len(f) > 11:
+			encSub = strings.Contains(f[11], "e")
+		case f[0] == "fpr" && encSub && len(f) > 9:
+			return f[9]
+		}
+	}
+	g.t.Fatalf("no encryption subkey for %s:\n%s", uid, out)
+	return ""
+}
+
+// Export writes the armored public key of uid to a file and returns its path.
+func (g *GnuPG) Export(uid string) string {
+	g.t.Helper()
+	path := filepath.Join(g.t.TempDir(), "pub.asc")
+	if err := os.WriteFile(path, g.Run(nil, "--armor", "--export", uid), 0o600); err != nil {
+		g.t.Fatal(err)
+	}
+	return path
+}
+
+// Decrypt decrypts a message (through the card when the key is there).
+func (g *GnuPG) Decrypt(msg []byte) ([]byte, error) {
+	return g.Try(msg, "--decrypt")
+}
