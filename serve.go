@@ -67,8 +67,7 @@ func serve(c *cli.Context) error {
 		printBanner(c.App.Writer, root.Path(), services, c)
 	}
 	stopDiscovery := startDiscovery(c, root.Path(), services, logger)
-	defer stopDiscovery()
-	return runServices(services, logger)
+	return runServices(services, logger, stopDiscovery)
 }
 
 // folderArg returns the folder to share: the one argument, or ".".
@@ -127,9 +126,10 @@ func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]servic
 	return services, nil
 }
 
-// runServices serves until a signal or a fatal server error, then shuts
-// everything down gracefully.
-func runServices(services []service, logger *slog.Logger) error {
+// runServices serves until a signal or a fatal server error, then calls
+// withdraw (so nobody new is sent here) and shuts everything down
+// gracefully.
+func runServices(services []service, logger *slog.Logger, withdraw func()) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	failed := make(chan error, len(services))
@@ -147,6 +147,7 @@ func runServices(services []service, logger *slog.Logger) error {
 	case runErr = <-failed:
 	}
 	stop() // a second signal now ends the process at once
+	withdraw()
 	shutdown(services, logger)
 	return runErr
 }
