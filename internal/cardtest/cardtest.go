@@ -409,3 +409,21 @@ func (g *GnuPG) Export(uid string) string {
 func (g *GnuPG) Decrypt(msg []byte) ([]byte, error) {
 	return g.Try(msg, "--decrypt")
 }
+
+// GenerateSoftware makes a key without passphrase in this home (ed25519
+// primary, cv25519 encryption subkey) and returns its exported public key file.
+func (g *GnuPG) GenerateSoftware(uid string) string {
+	g.t.Helper()
+	noPass := []string{"--passphrase", "", "--pinentry-mode", "loopback"}
+	g.Run(nil, append(noPass, "--quick-gen-key", uid, "ed25519", "cert,sign", "never")...)
+	out := g.Run(nil, "--with-colons", "--list-keys", uid)
+	var fpr string
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if f := strings.Split(line, ":"); f[0] == "fpr" && len(f) > 9 {
+			fpr = f[9]
+			break
+		}
+	}
+	g.Run(nil, append(noPass, "--quick-add-key", fpr, "cv25519", "encr", "never")...)
+	return g.Export(uid)
+}
