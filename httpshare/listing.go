@@ -26,6 +26,9 @@ const (
 // serveFolder answers GET and HEAD for a folder with its listing, HTML or
 // JSON, gzip-compressed when the client takes it, from the cache.
 func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string, st sharefs.Entry) {
+	if s.serveFolderDownload(w, r, name) {
+		return
+	}
 	format := listingFormatOf(r)
 	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
 	body, err := s.cache.get(name, st, format, gz)
@@ -159,6 +162,7 @@ func renderHTML(dir string, entries []sharefs.Entry, ftpURL string) []byte {
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
 	writeCrumbs(&b, dir)
+	b.WriteString(folderActions)
 	b.WriteString("<main><table>\n<thead><tr><th class=\"n\">Name</th><th class=\"s\">Size</th><th class=\"m\">Modified</th></tr></thead>\n<tbody>\n")
 	if dir != "" {
 		b.WriteString("<tr class=\"d up\"><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>\n")
@@ -205,13 +209,17 @@ func writeCrumbs(b *bytes.Buffer, dir string) {
 	b.WriteString("</nav></header>\n")
 }
 
+// folderActions is the line under the breadcrumbs offering the whole
+// folder as one download.
+const folderActions = `<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a> <a href="?sha256">SHA256SUMS</a></p>` + "\n"
+
 // writeRow writes one table row. The link is relative to the folder and
 // percent-encoded byte for byte; the text is the escaped display name.
 func writeRow(b *bytes.Buffer, e sharefs.Entry) {
 	href := escapeSegment(e.Name)
 	label := html.EscapeString(displayName(e.Name))
 	if e.IsDir {
-		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"></td>", href, label)
+		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"><a class=\"z\" href=\"%s/?zip\" title=\"download the folder as .zip\">zip</a></td>", href, label, href)
 	} else {
 		fmt.Fprintf(b, "<tr class=\"f\"><td class=\"n\"><a href=\"%s\">%s</a></td>", href, label)
 		if e.Size >= 0 {

@@ -33,6 +33,7 @@ type Server struct {
 	router *mux.Router
 	srv    *http.Server
 	cache  *listingCache
+	sums   *sumCache
 
 	closeOnce sync.Once
 }
@@ -56,6 +57,7 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPURL)
+	s.sums = newSumCache(sumCacheSize)
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,

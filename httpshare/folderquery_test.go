@@ -1,0 +1,122 @@
+package httpshare
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestFolderDownloads(t *testing.T) {
+	ts := startFixture(t)
+	want := map[string]string{
+		"sub dir/inner.txt":    "inner\n",
+		"sub dir/deeper/x.txt": "deeper\n",
+	}
+	resp, body := doRequest(t, "GET", ts.URL+"/sub%20dir/?zip")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename="sub dir.zip"` {
+		t.Fatalf("zip: %d %v", resp.StatusCode, resp.Header)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/") {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		got[f.Name] = string(data)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("zip holds %q, want %q", got, want)
+	}
+
+	resp, body = doRequest(t, "GET", ts.URL+"/sub%20dir?tar.gz")
+	if resp.StatusCode != 301 {
+		t.Fatalf("folder without slash: %d", resp.StatusCode)
+	}
+	resp, body = doRequest(t, "GET", ts.URL+resp.Header.Get("Location"))
+	if resp.Header.Get("Content-Type") != "application/gzip" {
+		t.Fatalf("tar.gz: %v", resp.Header)
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	got = map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			data, _ := io.ReadAll(tr)
+			got[h.Name] = string(data)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("tar.gz holds %q, want %q", got, want)
+	}
+
+	resp, body = doRequest(t, "GET", ts.URL+"/sub%20dir/?sha256")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("sha256: %d %v", resp.StatusCode, resp.Header)
+	}
+	for name, data := range map[string]string{"inner.txt": "inner\n", "deeper/x.txt": "deeper\n"} {
+		sum := sha256.Sum256([]byte(data))
+		if line := hex.EncodeToString(sum[:]) + "  " + name + "\n"; !strings.Contains(string(body), line) {
+			t.Errorf("SHA256SUMS lacks %q:\n%s", line, body)
+		}
+	}
+
+	resp, body = doRequest(t, "HEAD", ts.URL+"/?zip")
+	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Disposition") != `attachment; filename=share.zip` {
+		t.Errorf("HEAD zip: %d %v", resp.StatusCode, resp.Header)
+	}
+	_, page := doRequest(t, "GET", ts.URL+"/")
+	for _, link := range []string{`href="?zip"`, `href="?tar.gz"`, `href="?sha256"`, `href="sub%20dir/?zip"`} {
+		if !bytes.Contains(page, []byte(link)) {
+			t.Errorf("page lacks %s", link)
+		}
+	}
+}
+
+// TestFolderDownloadHidesRefused: the archive of the whole share holds
+// no hidden file and nothing from outside.
+func TestFolderDownloadHidesRefused(t *testing.T) {
+	ts := startFixture(t)
+	_, body := doRequest(t, "GET", ts.URL+"/?zip")
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if strings.Contains(f.Name, "/.") || strings.Contains(f.Name, "outside") {
+			t.Errorf("archive holds %q", f.Name)
+		}
+		rc, _ := f.Open()
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if bytes.Contains(data, []byte(secretMarker)) {
+			t.Errorf("archive entry %q holds an outside file", f.Name)
+		}
+	}
+}
