@@ -23,6 +23,9 @@ func TestCardKeyThroughPCSC(t *testing.T) {
 		{cardtest.RSA, nil},
 		{cardtest.Cv25519, nil},
 		{cardtest.RSA, []string{"-extended"}},
+		{cardtest.RSA4096, nil},
+		{cardtest.RSA4096, []string{"-extended"}},
+		{cardtest.NISTP256, nil},
 	} {
 		t.Run(tc.algo+strings.Join(tc.flags, ""), func(t *testing.T) {
 			stack := cardtest.Start(t, tc.flags...)

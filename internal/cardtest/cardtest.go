@@ -349,23 +349,31 @@ func runBounded(cmd *exec.Cmd, limit time.Duration) error {
 
 // Algorithm choices for GenerateOnCard.
 const (
-	RSA     = "rsa"
-	Cv25519 = "cv25519"
+	RSA      = "rsa"
+	RSA4096  = "rsa4096"
+	Cv25519  = "cv25519"
+	NISTP256 = "nistp256"
 )
 
+// keyAttr is the --card-edit dialogue that sets all three key algorithms.
+var keyAttr = map[string]string{
+	RSA4096:  "key-attr\n1\n4096\n1\n4096\n1\n4096\n",
+	Cv25519:  "key-attr\n2\n1\n2\n1\n2\n1\n",
+	NISTP256: "key-attr\n2\n3\n2\n3\n2\n3\n", // NIST curves need --expert
+}
+
 // GenerateOnCard has GnuPG create all three keys on the card (for
-// Cv25519: ed25519 signing and authentication, cv25519 encryption) for
+// Cv25519: ed25519 signing and authentication, cv25519 encryption; for
+// NISTP256: ECDSA and ECDH on P-256) for
 // the user ID "Card Owner <email>", and returns the encryption subkey's
 // fingerprint.
 func (g *GnuPG) GenerateOnCard(algo, email string) string {
 	g.t.Helper()
 	var script strings.Builder
 	script.WriteString("admin\n")
-	if algo == Cv25519 {
-		script.WriteString("key-attr\n2\n1\n2\n1\n2\n1\n")
-	}
+	script.WriteString(keyAttr[algo])
 	script.WriteString("generate\nn\n0\nCard Owner\n" + email + "\n\nquit\n")
-	cmd := exec.Command("gpg", "--no-tty", "--command-fd", "0", "--status-fd", "1", "--card-edit")
+	cmd := exec.Command("gpg", "--expert", "--no-tty", "--command-fd", "0", "--status-fd", "1", "--card-edit")
 	cmd.Env = g.Env()
 	cmd.Stdin = strings.NewReader(script.String())
 	var out bytes.Buffer
