@@ -293,3 +293,26 @@ func TestStatAndHelp(t *testing.T) {
 	c.expect(425, "RETR hello.txt") // no PASV first
 	c.expect(425, "LIST")
 }
+
+func TestPublicHostAndOptions(t *testing.T) {
+	_, addr := start(t, openView(t), Options{PublicHost: "127.0.0.3"}, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	if msg := c.expect(227, "PASV"); !strings.Contains(msg, "(127,0,0,3,") {
+		t.Errorf("PASV with a public host = %q", msg)
+	}
+	c.expect(226, "ABOR")
+	for _, opts := range []Options{
+		{PublicHost: "::1"}, // PASV can announce IPv4 only
+		{PassiveLow: 5000},
+		{PassiveLow: 6000, PassiveHigh: 5000},
+		{PassiveLow: 1, PassiveHigh: 70000},
+	} {
+		if _, err := New(openView(t), opts); err == nil {
+			t.Errorf("New(%+v) accepted", opts)
+		}
+	}
+	if _, err := New(nil, Options{}); err == nil {
+		t.Error("New without a view accepted")
+	}
+}
