@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash"
@@ -239,44 +240,61 @@ func (m *message) Close() error {
 	return nil
 }
 
-// cfbWriter encrypts with OpenPGP CFB (no resync) and hashes the
-// plaintext for the modification detection code.
+// cfbWriter encrypts a SEIPD v1 body: CFB mode from an all-zero IV over
+// a random block, its last two bytes again, then the plaintext (RFC 4880,
+// 5.13), and hashes the same plaintext for the modification detection
+// code. Encryption and hashing of large writes run on two cores.
 type cfbWriter struct {
-	w   io.Writer
-	s   cipher.Stream
-	mdc hash.Hash
-	buf []byte
+	w     io.Writer
+	block cipher.Block
+	fb    [aes.BlockSize]byte // feedback: the last ciphertext block
+	used  int                 // bytes of fb's keystream already consumed
+	ks    [aes.BlockSize]byte // keystream block: E(fb)
+	mdc   hash.Hash
+	buf   []byte
 }
+
+// parallelHash is the write size from which hashing runs concurrently.
+const parallelHash = 16 << 10
 
 func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	iv := make([]byte, aes.BlockSize)
-	if _, err := rand.Read(iv); err != nil {
+	c := &cfbWriter{w: w, block: block, used: aes.BlockSize, mdc: sha1.New(), buf: make([]byte, 32<<10)}
+	prefix := make([]byte, cfbPrefixSize)
+	if _, err := rand.Read(prefix[:aes.BlockSize]); err != nil {
 		return nil, err
 	}
-	s, prefix := packet.NewOCFBEncrypter(block, iv, packet.OCFBNoResync)
-	if _, err := w.Write(prefix); err != nil {
+	copy(prefix[aes.BlockSize:], prefix[aes.BlockSize-2:aes.BlockSize])
+	if _, err := c.Write(prefix); err != nil {
 		return nil, err
 	}
-	c := &cfbWriter{w: w, s: s, mdc: sha1.New(), buf: make([]byte, 32<<10)}
-	c.mdc.Write(iv)
-	c.mdc.Write(iv[aes.BlockSize-2:])
 	return c, nil
 }
 
 func (c *cfbWriter) Write(p []byte) (int, error) {
-	c.mdc.Write(p)
-	return c.encrypt(p)
+	if len(p) < parallelHash {
+		c.mdc.Write(p)
+		return c.encrypt(p)
+	}
+	done := make(chan struct{})
+	go func() {
+		c.mdc.Write(p)
+		close(done)
+	}()
+	n, err := c.encrypt(p)
+	<-done
+	return n, err
 }
 
+// encrypt writes the CFB encryption of p.
 func (c *cfbWriter) encrypt(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), len(c.buf))
-		c.s.XORKeyStream(c.buf[:n], p[:n])
+		c.xor(c.buf[:n], p[:n])
 		if _, err := c.w.Write(c.buf[:n]); err != nil {
 			return written, err
 		}
@@ -284,6 +302,27 @@ func (c *cfbWriter) encrypt(p []byte) (int, error) {
 		written += n
 	}
 	return written, nil
+}
+
+// xor encrypts src into dst, carrying partial blocks across calls.
+func (c *cfbWriter) xor(dst, src []byte) {
+	for len(src) > 0 {
+		if c.used == aes.BlockSize {
+			c.block.Encrypt(c.ks[:], c.fb[:])
+			c.used = 0
+		}
+		if c.used == 0 && len(src) >= aes.BlockSize { // whole block: the fast path
+			subtle.XORBytes(dst[:aes.BlockSize], src[:aes.BlockSize], c.ks[:])
+			copy(c.fb[:], dst[:aes.BlockSize])
+			c.used = aes.BlockSize
+			dst, src = dst[aes.BlockSize:], src[aes.BlockSize:]
+			continue
+		}
+		n := subtle.XORBytes(dst, src, c.ks[c.used:])
+		copy(c.fb[c.used:], dst[:n])
+		c.used += n
+		dst, src = dst[n:], src[n:]
+	}
 }
 
 // writeMDC appends the modification detection code packet: its header is

@@ -2,6 +2,8 @@ package cardcrypt
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"fmt"
 	"testing"
@@ -129,5 +131,35 @@ func TestSizeMismatchFailsClose(t *testing.T) {
 	w, _ = e.EncryptTo(&out, "long", 3)
 	if _, err := w.Write([]byte("12345")); err == nil {
 		t.Fatal("Write accepted 5 bytes for a 3-byte file")
+	}
+}
+
+// TestCFBMatchesStandardCFB checks the CFB writer against the standard
+// library's CFB (zero IV, as SEIPD v1 uses it) over writes of odd sizes.
+func TestCFBMatchesStandardCFB(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	var out bytes.Buffer
+	c, err := newCFBWriter(&out, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := make([]byte, 100_000)
+	rand.Read(plain)
+	for p, step := plain, 1; len(p) > 0; step = step*7%40_000 + 1 {
+		n := min(step, len(p))
+		c.Write(p[:n])
+		p = p[n:]
+	}
+	block, _ := aes.NewCipher(key)
+	dec := cipher.NewCFBDecrypter(block, make([]byte, aes.BlockSize))
+	got := make([]byte, out.Len())
+	dec.XORKeyStream(got, out.Bytes())
+	prefix := got[:cfbPrefixSize]
+	if !bytes.Equal(prefix[14:16], prefix[16:18]) {
+		t.Fatal("prefix does not repeat its last two bytes")
+	}
+	if !bytes.Equal(got[cfbPrefixSize:], plain) {
+		t.Fatal("standard CFB does not decrypt what the writer encrypted")
 	}
 }
