@@ -19,7 +19,7 @@ func cardCommand() *cli.Command {
 			&cli.StringFlag{Name: "reader", Usage: "PC/SC reader `NAME` (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
 		},
 		Action: func(c *cli.Context) error {
-			st, err := cardcrypt.ReadCardStatus(c.String("reader"))
+			st, err := cardcrypt.ReadCardStatus(readerFlag(c))
 			if err != nil {
 				return err
 			}
@@ -27,6 +27,16 @@ func cardCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// readerFlag is --reader given after `card` or before it.
+func readerFlag(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("reader") {
+			return ctx.String("reader")
+		}
+	}
+	return ""
 }
 
 // encryptionView wraps v so that every download is encrypted to the card's
