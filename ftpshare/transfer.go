@@ -1,7 +1,7 @@
 package ftpshare
 
 import (
-	"bytes"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -135,12 +135,33 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 		"offset", offset, "bytes", n, "duration", time.Since(start).Round(time.Millisecond), "result", result)
 }
 
-// sendListing runs a transfer of a listing built in memory.
-func (s *Server) sendListing(st *session, cmd, name string, listing []byte) {
+// sendListing runs a transfer of a listing, one line per entry, written
+// as it is formatted so that many clients listing at once stay small.
+func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, line func(sharefs.Entry) string) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
 		func(dc *net.TCPConn) (int64, error) {
-			return io.Copy(stallWriter{dc, max(s.idle, minStall)}, bytes.NewReader(listing))
+			cw := &countWriter{w: stallWriter{dc, max(s.idle, minStall)}}
+			bw := bufio.NewWriterSize(cw, 16<<10)
+			for _, e := range entries {
+				if _, err := bw.WriteString(line(e)); err != nil {
+					return cw.n, err
+				}
+			}
+			err := bw.Flush()
+			return cw.n, err
 		})
+}
+
+// countWriter counts what reaches the data connection.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // listingFor answers 425 or 550 and reports false when a listing of name
@@ -164,12 +185,8 @@ func cmdList(s *Server, sess *ftp.Session, st *session, arg string) {
 	if !ok {
 		return
 	}
-	var b bytes.Buffer
 	now := time.Now()
-	for _, e := range entries {
-		b.WriteString(listLine(e, now))
-	}
-	s.sendListing(st, "LIST", name, b.Bytes())
+	s.sendListing(st, "LIST", name, entries, func(e sharefs.Entry) string { return listLine(e, now) })
 }
 
 func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
@@ -178,11 +195,7 @@ func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
 	if !ok {
 		return
 	}
-	var b bytes.Buffer
-	for _, e := range entries {
-		b.WriteString(e.Name + "\r\n")
-	}
-	s.sendListing(st, "NLST", name, b.Bytes())
+	s.sendListing(st, "NLST", name, entries, func(e sharefs.Entry) string { return e.Name + "\r\n" })
 }
 
 func cmdMlsd(s *Server, sess *ftp.Session, st *session, arg string) {
@@ -195,9 +208,5 @@ func cmdMlsd(s *Server, sess *ftp.Session, st *session, arg string) {
 	if !ok {
 		return
 	}
-	var b bytes.Buffer
-	for _, e := range entries {
-		b.WriteString(mlsdLine(e))
-	}
-	s.sendListing(st, "MLSD", name, b.Bytes())
+	s.sendListing(st, "MLSD", name, entries, mlsdLine)
 }
