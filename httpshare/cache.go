@@ -32,8 +32,12 @@ type cachedBody struct {
 	etag string
 }
 
-// variantCount is formats × {plain, gzip}.
-const variantCount = 4
+// variant names one rendering of a folder: format, order, compression.
+type variant struct {
+	format listingFormat
+	order  listOrder
+	gzip   bool
+}
 
 // folderEntry is the cache's record of one folder.
 type folderEntry struct {
@@ -49,8 +53,10 @@ type folderEntry struct {
 	entries  []sharefs.Entry
 	listErr  error
 
-	mu     sync.Mutex // guards bodies
-	bodies [variantCount]*cachedBody
+	mu         sync.Mutex // guards bodies and readme
+	bodies     map[variant]*cachedBody
+	readme     []byte
+	readmeDone bool
 }
 
 // listingCache keeps rendered listings per folder until the folder
@@ -75,7 +81,7 @@ func newListingCache(view sharefs.View, log *slog.Logger, ftpURL string) *listin
 
 // get returns the rendered listing of folder name in the given format;
 // st is the folder as the caller just saw it.
-func (c *listingCache) get(name string, st sharefs.Entry, format listingFormat, gz bool) (*cachedBody, error) {
+func (c *listingCache) get(name string, st sharefs.Entry, v variant) (*cachedBody, error) {
 	c.initW.Do(c.startWatcher)
 	e := c.entry(name, st)
 	e.listOnce.Do(func() { e.entries, e.listErr = c.view.List(name) })
@@ -83,7 +89,7 @@ func (c *listingCache) get(name string, st sharefs.Entry, format listingFormat, 
 		c.drop(e)
 		return nil, e.listErr
 	}
-	return c.body(e, format, gz)
+	return c.body(e, v)
 }
 
 // startWatcher sets up inotify if the view is a folder on disk.
@@ -147,45 +153,54 @@ func fresh(e *folderEntry, now time.Time, st sharefs.Entry) bool {
 	return age < unwatchedTTL && e.stat.ModTime.Equal(st.ModTime)
 }
 
-// body returns one rendered variant of e, rendering it once.
-func (c *listingCache) body(e *folderEntry, format listingFormat, gz bool) (*cachedBody, error) {
-	i := int(format) * 2
-	if gz {
-		i++
-	}
+// body returns one rendered variant of e, rendering it once; the gzip
+// variant is made from the plain one.
+func (c *listingCache) body(e *folderEntry, v variant) (*cachedBody, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if b := e.bodies[i]; b != nil {
+	if b := e.bodies[v]; b != nil {
 		return b, nil
 	}
-	plain := e.bodies[i&^1]
+	if e.bodies == nil {
+		e.bodies = map[variant]*cachedBody{}
+	}
+	plainKey := v
+	plainKey.gzip = false
+	plain := e.bodies[plainKey]
 	var added int64
 	if plain == nil {
-		data, err := c.render(e, format)
+		data, err := c.render(e, v)
 		if err != nil {
 			return nil, err
 		}
 		plain = newBody(data)
-		e.bodies[i&^1] = plain
+		e.bodies[plainKey] = plain
 		added += int64(len(data))
 	}
-	if gz {
+	if v.gzip {
 		data, err := gzipBytes(plain.data)
 		if err != nil {
 			return nil, fmt.Errorf("compress listing of %q: %w", e.name, err)
 		}
-		e.bodies[i] = newBody(data)
+		e.bodies[v] = newBody(data)
 		added += int64(len(data))
 	}
 	c.account(e, added)
-	return e.bodies[i], nil
+	return e.bodies[v], nil
 }
 
-func (c *listingCache) render(e *folderEntry, format listingFormat) ([]byte, error) {
-	if format == formatJSON {
-		return renderJSON(e.name, e.entries)
+// render renders one plain variant; called with e.mu held.
+func (c *listingCache) render(e *folderEntry, v variant) ([]byte, error) {
+	entries := sorted(e.entries, v.order)
+	if v.format == formatJSON {
+		return renderJSON(e.name, entries)
 	}
-	return renderHTML(e.name, e.entries, c.ftpURL), nil
+	if !e.readmeDone {
+		e.readme = renderReadme(c.view, e.name, e.entries, c.log)
+		e.readmeDone = true
+	}
+	p := pageData{dir: e.name, order: v.order, ftpURL: c.ftpURL, readme: e.readme}
+	return renderHTML(p, entries), nil
 }
 
 func newBody(data []byte) *cachedBody {

@@ -1,10 +1,8 @@
 package httpshare
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"html"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,9 +27,18 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	if s.serveFolderDownload(w, r, name) {
 		return
 	}
-	format := listingFormatOf(r)
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	body, err := s.cache.get(name, st, format, gz)
+	v := variant{format: formatHTML, order: defaultOrder, gzip: acceptsGzip(r.Header.Get("Accept-Encoding"))}
+	if r.URL.RawQuery != "" {
+		q := r.URL.Query()
+		v.order = listOrderOf(q)
+		if q.Get("format") == "json" {
+			v.format = formatJSON
+		}
+	}
+	if v.format == formatHTML && wantsJSON(r) {
+		v.format = formatJSON
+	}
+	body, err := s.cache.get(name, st, v)
 	if err != nil {
 		s.statFailed(w, r, name, err)
 		return
@@ -40,14 +47,14 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	h.Set("Vary", "Accept, Accept-Encoding")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if format == formatJSON {
+	if v.format == formatJSON {
 		h.Set("Content-Type", "application/json")
 	} else {
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", pageCSP)
 		h.Set("Referrer-Policy", "no-referrer")
 	}
-	if gz {
+	if v.gzip {
 		h.Set("Content-Encoding", "gzip")
 	}
 	h.Set("ETag", body.etag)
@@ -63,20 +70,14 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	}
 }
 
-// listingFormatOf picks JSON for ?format=json or a client that accepts
-// JSON but not HTML; HTML otherwise.
-func listingFormatOf(r *http.Request) listingFormat {
-	switch r.URL.Query().Get("format") {
-	case "json":
-		return formatJSON
-	case "html":
-		return formatHTML
-	}
+// wantsJSON reports a client that accepts JSON but not HTML, unless
+// ?format=html insists.
+func wantsJSON(r *http.Request) bool {
 	accept := r.Header.Get("Accept")
-	if strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html") {
-		return formatJSON
+	if !strings.Contains(accept, "application/json") || strings.Contains(accept, "text/html") {
+		return false
 	}
-	return formatHTML
+	return r.URL.RawQuery == "" || r.URL.Query().Get("format") != "html"
 }
 
 // acceptsGzip reports whether an Accept-Encoding value allows gzip.
@@ -150,87 +151,6 @@ func joinName(dir, elem string) string {
 		return elem
 	}
 	return dir + "/" + elem
-}
-
-// renderHTML renders the HTML listing page of folder dir.
-func renderHTML(dir string, entries []sharefs.Entry, ftpURL string) []byte {
-	var b bytes.Buffer
-	b.Grow(1024 + len(entries)*200)
-	title := html.EscapeString(displayName("/" + dir))
-	b.WriteString("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
-	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
-	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
-	writeCrumbs(&b, dir)
-	b.WriteString(folderActions)
-	b.WriteString("<main><table>\n<thead><tr><th class=\"n\">Name</th><th class=\"s\">Size</th><th class=\"m\">Modified</th></tr></thead>\n<tbody>\n")
-	if dir != "" {
-		b.WriteString("<tr class=\"d up\"><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>\n")
-	}
-	dirs, files := 0, 0
-	for _, e := range entries {
-		writeRow(&b, e)
-		if e.IsDir {
-			dirs++
-		} else {
-			files++
-		}
-	}
-	b.WriteString("</tbody></table>")
-	if len(entries) == 0 {
-		b.WriteString("<p class=\"empty\">This folder is empty.</p>")
-	}
-	b.WriteString("</main>\n<footer>")
-	fmt.Fprintf(&b, "%s, %s", plural(dirs, "folder"), plural(files, "file"))
-	if ftpURL != "" {
-		fmt.Fprintf(&b, " · also over FTP: <code>%s</code>", html.EscapeString(ftpURL))
-	}
-	b.WriteString("</footer>\n</body></html>\n")
-	return b.Bytes()
-}
-
-// writeCrumbs writes the breadcrumb trail: every ancestor is a link.
-func writeCrumbs(b *bytes.Buffer, dir string) {
-	b.WriteString("<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"/\">share</a>")
-	if dir == "" {
-		b.WriteString("<span>/</span></nav></header>\n")
-		return
-	}
-	parts := strings.Split(dir, "/")
-	for i, p := range parts {
-		b.WriteString("<span>/</span>")
-		label := html.EscapeString(displayName(p))
-		if i == len(parts)-1 {
-			fmt.Fprintf(b, "<strong>%s</strong>", label)
-			continue
-		}
-		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", folderURL(strings.Join(parts[:i+1], "/")), label)
-	}
-	b.WriteString("</nav></header>\n")
-}
-
-// folderActions is the line under the breadcrumbs offering the whole
-// folder as one download.
-const folderActions = `<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a> <a href="?sha256">SHA256SUMS</a></p>` + "\n"
-
-// writeRow writes one table row. The link is relative to the folder and
-// percent-encoded byte for byte; the text is the escaped display name.
-func writeRow(b *bytes.Buffer, e sharefs.Entry) {
-	href := escapeSegment(e.Name)
-	label := html.EscapeString(displayName(e.Name))
-	if e.IsDir {
-		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"><a class=\"z\" href=\"%s/?zip\" title=\"download the folder as .zip\">zip</a></td>", href, label, href)
-	} else {
-		fmt.Fprintf(b, "<tr class=\"f\"><td class=\"n\"><a href=\"%s\">%s</a></td>", href, label)
-		if e.Size >= 0 {
-			fmt.Fprintf(b, "<td class=\"s\" title=\"%d bytes\">%s</td>", e.Size, humanSize(e.Size))
-		} else {
-			b.WriteString("<td class=\"s\" title=\"size unknown\">?</td>")
-		}
-	}
-	t := e.ModTime
-	fmt.Fprintf(b, "<td class=\"m\"><time datetime=\"%s\" title=\"%s\">%s</time></td></tr>\n",
-		t.UTC().Format(time.RFC3339), t.Format("2006-01-02 15:04:05 MST"), t.Format("2006-01-02 15:04"))
 }
 
 // humanSize shows a byte count in binary units with one decimal.

@@ -78,7 +78,7 @@ func TestListingHTMLLinksRoundTrip(t *testing.T) {
 			t.Errorf("no working link for %q", n)
 		}
 	}
-	for _, hidden := range []string{".hidden", "link-outside", "linkdir-outside", "link-relative"} {
+	for _, hidden := range []string{".hidden.txt", ".hiddendir", "link-outside", "linkdir-outside", "link-relative"} {
 		if bytes.Contains(page, []byte(hidden)) {
 			t.Errorf("listing shows %q", hidden)
 		}

@@ -1,10 +1,17 @@
 package httpshare
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
+	"fmt"
+	"html"
+	"path"
 	"strings"
+	"time"
+
+	"example.com/share/sharefs"
 )
 
 // pageCSS is the listing page's style sheet, inlined into every page.
@@ -12,12 +19,20 @@ import (
 //go:embed assets/listing.css
 var pageCSS string
 
-// pageCSP allows nothing but the page's own inline style (by hash, so the
-// rendered page can be cached) and same-origin navigation.
+// pageJS is the page's script: filter, client-side sort, relative
+// times, copy-link buttons. The page works without it.
+//
+//go:embed assets/listing.js
+var pageJS string
+
+// pageCSP allows nothing but the page's own inline style and script (by
+// hash, so the rendered page can be cached), images from the share (for
+// a README), and same-origin navigation.
 var pageCSP = strings.Join([]string{
 	"default-src 'none'",
 	"style-src " + cspHash(pageCSS),
-	"img-src data:",
+	"script-src " + cspHash(pageJS),
+	"img-src 'self' data:",
 	"base-uri 'none'",
 	"form-action 'self'",
 	"frame-ancestors 'none'",
@@ -27,4 +42,174 @@ var pageCSP = strings.Join([]string{
 func cspHash(text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// pageData is what one listing page shows besides its rows.
+type pageData struct {
+	dir    string
+	order  listOrder
+	ftpURL string
+	readme []byte // rendered, safe HTML; nil for none
+}
+
+// renderHTML renders the HTML listing page of folder dir.
+func renderHTML(p pageData, entries []sharefs.Entry) []byte {
+	var b bytes.Buffer
+	b.Grow(4096 + len(entries)*220 + len(p.readme))
+	title := html.EscapeString(displayName("/" + p.dir))
+	b.WriteString("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
+	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
+	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
+	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
+	writeCrumbs(&b, p.dir)
+	b.WriteString(folderActions)
+	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
+	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
+	writeSortHeader(&b, p.order, "name", "n", "Name")
+	writeSortHeader(&b, p.order, "size", "s", "Size")
+	writeSortHeader(&b, p.order, "time", "m", "Modified")
+	b.WriteString("</tr></thead>\n<tbody>\n")
+	if p.dir != "" {
+		b.WriteString("<tr class=\"d up\"><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>\n")
+	}
+	dirs, files := 0, 0
+	for _, e := range entries {
+		writeRow(&b, e)
+		if e.IsDir {
+			dirs++
+		} else {
+			files++
+		}
+	}
+	b.WriteString("</tbody></table>")
+	if len(entries) == 0 {
+		b.WriteString("<p class=\"empty\">This folder is empty.</p>")
+	}
+	if p.readme != nil {
+		b.WriteString("\n<section class=\"readme\" aria-label=\"README\">")
+		b.Write(p.readme)
+		b.WriteString("</section>")
+	}
+	b.WriteString("</main>\n")
+	writeFooter(&b, p, dirs, files)
+	fmt.Fprintf(&b, "<script>%s</script>\n</body></html>\n", pageJS)
+	return b.Bytes()
+}
+
+// writeSortHeader writes one column header: a link that sorts by the
+// column, or reverses the order if it is sorted by it already.
+func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
+	aria, next := "none", listOrder{by: by}
+	if cur.by == by {
+		aria = "ascending"
+		if cur.desc {
+			aria = "descending"
+		} else {
+			next.desc = true
+		}
+	}
+	href := next.query()
+	if href == "" {
+		href = "?sort=name"
+	}
+	order := "asc"
+	if next.desc {
+		order = "desc"
+	}
+	fmt.Fprintf(b, "<th class=\"%s\" aria-sort=\"%s\"><a href=\"%s\" data-sort=\"%s\" data-order=\"%s\">%s</a></th>",
+		class, aria, html.EscapeString(href), by, order, label)
+}
+
+// writeCrumbs writes the breadcrumb trail: every ancestor is a link.
+func writeCrumbs(b *bytes.Buffer, dir string) {
+	b.WriteString("<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"/\">share</a>")
+	if dir == "" {
+		b.WriteString("<span>/</span></nav></header>\n")
+		return
+	}
+	parts := strings.Split(dir, "/")
+	for i, p := range parts {
+		b.WriteString("<span>/</span>")
+		label := html.EscapeString(displayName(p))
+		if i == len(parts)-1 {
+			fmt.Fprintf(b, "<strong>%s</strong>", label)
+			continue
+		}
+		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", folderURL(strings.Join(parts[:i+1], "/")), label)
+	}
+	b.WriteString("</nav></header>\n")
+}
+
+// folderActions is the line under the breadcrumbs offering the whole
+// folder as one download.
+const folderActions = `<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a> <a href="?sha256">SHA256SUMS</a></p>` + "\n"
+
+// writeRow writes one table row. The link is relative to the folder and
+// percent-encoded byte for byte; the text is the escaped display name.
+func writeRow(b *bytes.Buffer, e sharefs.Entry) {
+	href := escapeSegment(e.Name)
+	label := html.EscapeString(displayName(e.Name))
+	if e.IsDir {
+		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"><a class=\"z\" href=\"%s/?zip\" title=\"download the folder as .zip\">zip</a></td>", href, label, href)
+	} else {
+		fmt.Fprintf(b, "<tr class=\"f %s\"><td class=\"n\"><a href=\"%s\">%s</a></td>", kindOf(e.Name), href, label)
+		if e.Size >= 0 {
+			fmt.Fprintf(b, "<td class=\"s\" title=\"%d bytes\">%s</td>", e.Size, humanSize(e.Size))
+		} else {
+			b.WriteString("<td class=\"s\" title=\"size unknown\">?</td>")
+		}
+	}
+	t := e.ModTime
+	fmt.Fprintf(b, "<td class=\"m\"><time datetime=\"%s\" title=\"%s\">%s</time></td></tr>\n",
+		t.UTC().Format(time.RFC3339), t.Format("2006-01-02 15:04:05 MST"), t.Format("2006-01-02 15:04"))
+}
+
+// kinds maps file extensions to the badge a row shows.
+var kinds = map[string]string{}
+
+func init() {
+	for kind, exts := range map[string]string{
+		"img": "png jpg jpeg gif webp svg bmp ico tif tiff heic avif",
+		"vid": "mp4 mkv webm mov avi m4v mpg mpeg",
+		"aud": "mp3 flac ogg opus wav m4a aac",
+		"arc": "zip tar gz tgz bz2 xz zst 7z rar iso dmg deb rpm",
+		"doc": "pdf doc docx odt xls xlsx ods ppt pptx odp epub",
+		"txt": "txt md rst csv log json yaml yml toml xml ini conf",
+		"src": "go c h cc cpp rs py js ts java kt rb sh pl php html css sql",
+		"key": "gpg asc pgp pem pub sig",
+	} {
+		for ext := range strings.FieldsSeq(exts) {
+			kinds["."+ext] = kind
+		}
+	}
+}
+
+// kindOf is the badge class of a file name ("file" when unknown).
+func kindOf(name string) string {
+	if k, ok := kinds[strings.ToLower(path.Ext(name))]; ok {
+		return k
+	}
+	return "file"
+}
+
+// writeFooter writes the counts, the FTP address and commands that fetch
+// the folder from a terminal. The page is cached for every client, so
+// the script fills in the address the client used; without script the
+// commands show a placeholder.
+func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
+	b.WriteString("<footer>")
+	fmt.Fprintf(b, "<p>%s, %s</p>", plural(dirs, "folder"), plural(files, "file"))
+	if p.ftpURL != "" {
+		ftp := strings.TrimSuffix(p.ftpURL, "/") + folderURL(p.dir)
+		fmt.Fprintf(b, "<p>Also over FTP: <code>%s</code></p>", html.EscapeString(ftp))
+	}
+	u := folderURL(p.dir)
+	for _, cmd := range []string{
+		"curl -fOJ 'ORIGIN" + u + "?zip'",
+		"wget -r -np -nH -R 'index.html*' --reject-regex '[?]' 'ORIGIN" + u + "'",
+	} {
+		shown := strings.ReplaceAll(cmd, "ORIGIN", "http://HOST:PORT")
+		fmt.Fprintf(b, "<p><code data-cmd=\"%s\">%s</code></p>", html.EscapeString(cmd), html.EscapeString(shown))
+	}
+	b.WriteString("</footer>\n")
 }

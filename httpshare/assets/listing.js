@@ -1,0 +1,151 @@
+"use strict";
+(function () {
+  var table = document.querySelector("table.list");
+  if (!table) return;
+  var tbody = table.tBodies[0];
+  var rows = Array.prototype.slice.call(tbody.rows).filter(function (r) {
+    return !r.classList.contains("up");
+  });
+  // Name, size and time come from what the row shows.
+  function nameOf(r) {
+    return r.cells[0].querySelector("a").textContent.replace(/\/$/, "");
+  }
+  function sizeOf(r) {
+    var n = parseInt(r.cells[1].title, 10);
+    return isNaN(n) ? -1 : n;
+  }
+  function timeOf(r) {
+    var el = r.querySelector("time");
+    var t = el ? Date.parse(el.getAttribute("datetime")) : NaN;
+    return isNaN(t) ? 0 : t;
+  }
+  var names = rows.map(function (r) { return nameOf(r).toLowerCase(); });
+
+  // Relative times, the absolute one on hover.
+  var now = Date.now();
+  var units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  function ago(t) {
+    var s = Math.round((now - t) / 1000);
+    if (s < 45) return s < -45 ? "in the future" : "just now";
+    for (var i = 0; i < units.length; i++) {
+      var n = Math.floor(s / units[i][1]);
+      if (n >= 1) return n + " " + units[i][0] + (n > 1 ? "s" : "") + " ago";
+    }
+    return "just now";
+  }
+  rows.forEach(function (r) {
+    var el = r.querySelector("time");
+    if (!el) return;
+    var t = Date.parse(el.getAttribute("datetime"));
+    if (!isNaN(t)) {
+      el.title = el.textContent;
+      el.textContent = ago(t);
+    }
+  });
+
+  // Filter box: narrows the rows as you type; "/" focuses it.
+  var box = document.getElementById("filter");
+  var count = document.getElementById("shown");
+  box.hidden = false;
+  function filter() {
+    var q = box.value.toLowerCase();
+    var shown = 0;
+    rows.forEach(function (r, i) {
+      var hit = q === "" || names[i].indexOf(q) >= 0;
+      r.hidden = !hit;
+      if (hit) shown++;
+    });
+    count.textContent = q === "" ? "" : shown + " of " + rows.length + " shown";
+  }
+  box.addEventListener("input", filter);
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "/" && document.activeElement !== box) {
+      e.preventDefault();
+      box.focus();
+    } else if (e.key === "Escape" && document.activeElement === box) {
+      box.value = "";
+      filter();
+    }
+  });
+
+  // Copy-link buttons; the Clipboard API needs a secure context, which a
+  // LAN address is not, so fall back to a selection copy.
+  function copy(text, done) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+      return;
+    }
+    var ta = document.createElement("textarea");
+    ta.value = text;
+    ta.setAttribute("readonly", "");
+    ta.className = "offscreen";
+    document.body.appendChild(ta);
+    ta.select();
+    try { if (document.execCommand("copy")) done(); } catch (err) {}
+    document.body.removeChild(ta);
+  }
+  tbody.addEventListener("click", function (e) {
+    var b = e.target.closest("button.cp");
+    if (!b) return;
+    var a = b.closest("tr").querySelector("td.n a");
+    copy(a.href, function () {
+      b.textContent = "copied";
+      setTimeout(function () { b.textContent = "copy link"; }, 1500);
+    });
+  });
+  rows.forEach(function (r) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "cp";
+    b.textContent = "copy link";
+    b.setAttribute("aria-label", "copy the link to " + nameOf(r));
+    r.cells[0].insertBefore(b, r.cells[0].firstChild);
+  });
+
+  // Client-side sort with the same links the server understands.
+  function key(r, by) {
+    if (by === "size") return sizeOf(r);
+    if (by === "time") return timeOf(r);
+    return 0;
+  }
+  var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+  var original = rows.slice();
+  table.tHead.addEventListener("click", function (e) {
+    var a = e.target.closest("a[data-sort]");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    var by = a.getAttribute("data-sort");
+    var desc = a.getAttribute("data-order") === "desc";
+    var sorted = original.slice();
+    sorted.sort(function (x, y) {
+      var dx = x.classList.contains("d"), dy = y.classList.contains("d");
+      if (dx !== dy) return dx ? -1 : 1;
+      var c = by === "name" ? 0 : key(x, by) - key(y, by);
+      if (c === 0) c = collator.compare(nameOf(x), nameOf(y));
+      if (c === 0) c = original.indexOf(x) - original.indexOf(y);
+      return desc ? -c : c;
+    });
+    var frag = document.createDocumentFragment();
+    sorted.forEach(function (r) { frag.appendChild(r); });
+    tbody.appendChild(frag);
+    Array.prototype.forEach.call(table.tHead.querySelectorAll("a[data-sort]"), function (h) {
+      var th = h.parentNode, mine = h === a;
+      th.setAttribute("aria-sort", mine ? (desc ? "descending" : "ascending") : "none");
+      h.setAttribute("data-order", mine && !desc ? "desc" : "asc");
+      var p = new URLSearchParams();
+      p.set("sort", h.getAttribute("data-sort"));
+      if (mine && !desc) p.set("order", "desc");
+      h.setAttribute("href", "?" + p.toString());
+    });
+    var here = new URLSearchParams();
+    here.set("sort", by);
+    if (desc) here.set("order", "desc");
+    history.replaceState(null, "", "?" + here.toString());
+  });
+
+  // Commands to fetch this folder from a terminal, with this page's address.
+  var origin = location.origin;
+  Array.prototype.forEach.call(document.querySelectorAll("code[data-cmd]"), function (c) {
+    c.textContent = c.getAttribute("data-cmd").split("ORIGIN").join(origin);
+  });
+})();

@@ -1,0 +1,217 @@
+package httpshare
+
+import (
+	"encoding/json"
+	"html"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/share/internal/testutil"
+)
+
+var (
+	styleRE  = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	scriptRE = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	rowRE    = regexp.MustCompile(`<tr class="[^"]*"><td class="n"><a href="([^"]*)"`)
+)
+
+// TestPageCSPMatchesInline: the page's only style and script are the
+// ones its Content-Security-Policy allows by hash.
+func TestPageCSPMatchesInline(t *testing.T) {
+	ts := startFixture(t)
+	resp, page := doRequest(t, "GET", ts.URL+"/sub%20dir/")
+	csp := resp.Header.Get("Content-Security-Policy")
+	styles := styleRE.FindAllSubmatch(page, -1)
+	scripts := scriptRE.FindAllSubmatch(page, -1)
+	if len(styles) != 1 || len(scripts) != 1 {
+		t.Fatalf("%d styles, %d scripts; want one each", len(styles), len(scripts))
+	}
+	for _, want := range []string{"style-src " + cspHash(string(styles[0][1])), "script-src " + cspHash(string(scripts[0][1]))} {
+		if !strings.Contains(csp, want+";") {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	for _, bad := range []string{" style=", " onclick=", " onload=", "javascript:"} {
+		if strings.Contains(string(page), bad) {
+			t.Errorf("page holds %q, which the CSP would block", bad)
+		}
+	}
+}
+
+// rowOrder is the hrefs of a page's rows, in order.
+func rowOrder(page []byte) []string {
+	var out []string
+	for _, m := range rowRE.FindAllSubmatch(page, -1) {
+		if string(m[1]) != "../" {
+			out = append(out, string(m[1]))
+		}
+	}
+	return out
+}
+
+func TestServerSideSort(t *testing.T) {
+	dir := t.TempDir()
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, f := range []struct {
+		name string
+		size int
+	}{{"b.txt", 30}, {"a.txt", 10}, {"c.txt", 20}, {"z-dir/", 0}, {"y-dir/", 0}} {
+		p := filepath.Join(dir, f.name)
+		var err error
+		if strings.HasSuffix(f.name, "/") {
+			err = os.Mkdir(p, 0o755)
+		} else {
+			err = os.WriteFile(p, make([]byte, f.size), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Times run against names: a is newest among files.
+		mt := base.Add(time.Duration(10-i) * time.Hour)
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"y-dir/", "z-dir/", "a.txt", "b.txt", "c.txt"}},
+		{"?sort=name&order=desc", []string{"z-dir/", "y-dir/", "c.txt", "b.txt", "a.txt"}},
+		{"?sort=size", []string{"y-dir/", "z-dir/", "a.txt", "c.txt", "b.txt"}},
+		{"?sort=size&order=desc", []string{"y-dir/", "z-dir/", "b.txt", "c.txt", "a.txt"}},
+		{"?sort=time", []string{"y-dir/", "z-dir/", "c.txt", "a.txt", "b.txt"}},
+		{"?sort=time&order=desc", []string{"z-dir/", "y-dir/", "b.txt", "a.txt", "c.txt"}},
+		{"?sort=bogus", []string{"y-dir/", "z-dir/", "a.txt", "b.txt", "c.txt"}},
+	} {
+		_, page := doRequest(t, "GET", ts.URL+"/"+c.query)
+		if got := rowOrder(page); !slices.Equal(got, c.want) {
+			t.Errorf("%q: rows %v, want %v", c.query, got, c.want)
+		}
+		_, body := doRequest(t, "GET", ts.URL+"/"+c.query+map[bool]string{true: "?", false: "&"}[c.query == ""]+"format=json")
+		var entries []jsonEntry
+		if err := json.Unmarshal(body, &entries); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			n := e.Name
+			if e.IsDir {
+				n += "/"
+			}
+			names = append(names, n)
+		}
+		if !slices.Equal(names, c.want) {
+			t.Errorf("%q JSON: %v, want %v", c.query, names, c.want)
+		}
+	}
+	// The header link of the current column reverses it.
+	_, page := doRequest(t, "GET", ts.URL+"/?sort=size")
+	if !strings.Contains(string(page), `<th class="s" aria-sort="ascending"><a href="?sort=size&amp;order=desc"`) {
+		t.Error("size header does not offer the descending order")
+	}
+}
+
+func TestReadmeRenderedSafely(t *testing.T) {
+	dir := t.TempDir()
+	readme := "# Hello share\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <b>\n```\n\n" +
+		"<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n[click](javascript:alert(1))\n"
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	_, page := doRequest(t, "GET", ts.URL+"/")
+	s := string(page)
+	for _, want := range []string{"<h1", "Hello share", "<table>", "<td>1</td>", "code &lt;b&gt;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("README rendering lacks %q", want)
+		}
+	}
+	section := s[strings.Index(s, `<section class="readme"`):]
+	section = section[:strings.Index(section, "</section>")]
+	for _, bad := range []string{"<script", "onerror", "javascript:", "<img"} {
+		if strings.Contains(section, bad) {
+			t.Errorf("README section holds %q:\n%s", bad, section)
+		}
+	}
+	// A change to the README shows at once.
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, page = doRequest(t, "GET", ts.URL+"/")
+		if strings.Contains(string(page), "Changed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("README change never shown")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func TestFooterCommands(t *testing.T) {
+	ts := startFixture(t)
+	_, page := doRequest(t, "GET", ts.URL+"/sub%20dir/")
+	s := string(page)
+	for _, want := range []string{
+		`<code>ftp://127.0.0.1:2121/sub%20dir/</code>`,
+		`data-cmd="curl -fOJ &#39;ORIGIN/sub%20dir/?zip&#39;"`,
+		`wget -r -np -nH -R &#39;index.html*&#39; --reject-regex &#39;[?]&#39; &#39;ORIGIN/sub%20dir/&#39;`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("footer lacks %s", want)
+		}
+	}
+}
+
+// TestFooterCommandsWork runs the footer's curl and wget commands, as a
+// coworker would paste them, and compares what they fetched.
+func TestFooterCommandsWork(t *testing.T) {
+	testutil.NeedTool(t, "curl")
+	testutil.NeedTool(t, "wget")
+	testutil.NeedTool(t, "sh")
+	ts := startFixture(t)
+	_, page := doRequest(t, "GET", ts.URL+"/sub%20dir/")
+	cmds := regexp.MustCompile(`data-cmd="([^"]*)"`).FindAllSubmatch(page, -1)
+	if len(cmds) != 2 {
+		t.Fatalf("%d commands on the page", len(cmds))
+	}
+	work := t.TempDir()
+	for _, m := range cmds {
+		cmd := strings.ReplaceAll(html.UnescapeString(string(m[1])), "ORIGIN", ts.URL)
+		sh := exec.Command("sh", "-c", cmd+" 2>&1")
+		sh.Dir = work
+		if out, err := sh.Output(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+	}
+	for p, want := range map[string]string{
+		"sub dir/inner.txt":    "inner\n",
+		"sub dir/deeper/x.txt": "deeper\n",
+	} {
+		got, err := os.ReadFile(filepath.Join(work, p))
+		if err != nil || string(got) != want {
+			t.Errorf("wget fetched %s: %q %v", p, got, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(work, "sub dir.zip")); err != nil {
+		t.Errorf("curl -OJ saved no sub dir.zip: %v", err)
+	}
+	// Nothing else: no pages, no sorted or archive variants.
+	_ = filepath.WalkDir(work, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.ContainsAny(filepath.Base(p), "?=") || strings.HasPrefix(filepath.Base(p), "index.html")) {
+			t.Errorf("wget also saved %s", p)
+		}
+		return nil
+	})
+}
