@@ -39,13 +39,13 @@ type session struct {
 
 // listenPassive replaces any earlier data setup with a new passive
 // listener on the control connection's local address and returns its port.
-func (s *session) listenPassive(low, high int) (int, error) {
+func (s *session) listenPassive(low, high int, wait time.Duration) (int, error) {
 	s.reset()
 	ln, err := bindPassive(s.conn.local, low, high)
 	if err != nil {
 		return 0, err
 	}
-	_ = ln.SetDeadline(time.Now().Add(pasvTimeout))
+	_ = ln.SetDeadline(time.Now().Add(wait))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -53,7 +53,7 @@ func (s *session) listenPassive(low, high int) (int, error) {
 		return 0, net.ErrClosed
 	}
 	s.pasv = ln
-	s.timer = time.AfterFunc(pasvTimeout, func() { s.dropListener(ln) })
+	s.timer = time.AfterFunc(wait, func() { s.dropListener(ln) })
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 

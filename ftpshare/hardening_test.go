@@ -416,3 +416,33 @@ func TestOverIPv6(t *testing.T) {
 	c.expect(503, "EPRT |2|::1|5000|")
 	c.expect(226, "ABOR")
 }
+
+func TestPassivePortClosedWhenUsedOrUnused(t *testing.T) {
+	srv, err := New(openView(t), Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.pasvWait = 300 * time.Millisecond
+	addr := serve(t, srv, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	// Used: the port closes after its one transfer.
+	dataAddr := c.epsv()
+	dc := dialData(t, dataAddr)
+	c.expect(150, "RETR hello.txt")
+	_, _ = io.ReadAll(dc)
+	dc.Close()
+	c.expect(226, "")
+	if conn, err := net.DialTimeout("tcp", dataAddr, time.Second); err == nil {
+		conn.Close()
+		t.Error("a used passive port still accepts")
+	}
+	// Unused: the port closes when the client does not come.
+	dataAddr = c.epsv()
+	time.Sleep(600 * time.Millisecond)
+	if conn, err := net.DialTimeout("tcp", dataAddr, time.Second); err == nil {
+		conn.Close()
+		t.Error("an unused passive port still accepts after its time-out")
+	}
+	c.expect(425, "RETR hello.txt")
+}

@@ -203,6 +203,12 @@ func start(t testing.TB, view sharefs.View, opts Options, host string) (*Server,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, serve(t, srv, host)
+}
+
+// serve runs srv on a loopback address until the test ends.
+func serve(t testing.TB, srv *Server, host string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatalf("listen on %s: %v", host, err)
@@ -219,7 +225,7 @@ func start(t testing.TB, view sharefs.View, opts Options, host string) (*Server,
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return srv, ln.Addr().String()
+	return ln.Addr().String()
 }
 
 // startFixture serves the fixture on 127.0.0.1 with default options.

@@ -55,6 +55,7 @@ type Server struct {
 	high     int
 	public   netip.Addr // IPv4 to announce in PASV, if set
 	idle     time.Duration
+	pasvWait time.Duration // how long a passive port waits for the client
 	maxConns int
 	maxPerIP int
 	log      *slog.Logger
@@ -77,6 +78,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 	s := &Server{
 		view:      view,
 		idle:      orDefault(opts.IdleTimeout, defaultIdle),
+		pasvWait:  pasvTimeout,
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
 		log:       opts.Logger,

@@ -53,7 +53,7 @@ func cmdEpsv(s *Server, _ *ftp.Session, st *session, arg string) {
 // openPassive opens the session's passive listener, answering 425 when
 // no port is free.
 func openPassive(s *Server, st *session) (int, bool) {
-	port, err := st.listenPassive(s.low, s.high)
+	port, err := st.listenPassive(s.low, s.high, s.pasvWait)
 	if err != nil {
 		s.log.Warn("ftp passive port failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.reply(425, "Cannot open a passive port; try again later.")
