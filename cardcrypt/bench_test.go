@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"example.com/share/sharefs"
 )
 
 // benchSize is the plaintext size of each benchmark operation.
@@ -65,5 +67,38 @@ func BenchmarkGnuPGEncrypt(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		g.run(nil, "--compress-algo", "none", "--cipher-algo", "AES256", "--yes", "-o", os.DevNull, "-r", "bench@example.org", "--encrypt", plain)
+	}
+}
+
+// BenchmarkViewRead measures reading an encrypted file through the view,
+// as a server does: plaintext from disk, encryption, the pipe.
+func BenchmarkViewRead(b *testing.B) {
+	g := newGnuPG(b)
+	key, err := LoadRecipientFile(g.generate("bench@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), make([]byte, benchSize), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer inner.Close()
+	e, _ := NewEncryptor([]*Key{key}, false)
+	v := e.View(inner)
+	b.SetBytes(benchSize)
+	b.ResetTimer()
+	for range b.N {
+		f, err := v.Open("f.gpg")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
 	}
 }

@@ -1,6 +1,8 @@
 package cardcrypt
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -65,8 +67,8 @@ func (v *view) List(name string) ([]sharefs.Entry, error) {
 	return ents, nil
 }
 
-// Open implements sharefs.View. The file is encrypted by a goroutine
-// into a pipe; closing the result stops it.
+// Open implements sharefs.View. The file is encrypted as it is read, in
+// the reader's goroutine; the result has no Seek.
 func (v *view) Open(name string) (sharefs.File, error) {
 	ent, err := v.Stat(name)
 	if err != nil {
@@ -84,31 +86,71 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	go v.encryptFile(pw, f, plain)
-	return &stream{pr}, nil
+	r := &stream{f: f, name: plain.Name, chunk: make([]byte, streamChunk)}
+	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("encrypt %s: %w", plain.Name, err)
+	}
+	return r, nil
 }
 
-func (v *view) encryptFile(pw *io.PipeWriter, f sharefs.File, plain sharefs.Entry) {
-	defer f.Close()
-	w, err := v.e.EncryptTo(pw, plain.Name, plain.Size)
-	if err == nil {
-		_, err = io.Copy(w, f)
-		if err == nil {
-			err = w.Close()
+// streamChunk is how much plaintext a stream encrypts at a time.
+const streamChunk = 64 << 10
+
+// stream is an encrypted file being read: each Read encrypts the next
+// chunk of plaintext into out, then hands out what is ready.
+type stream struct {
+	f     sharefs.File
+	name  string
+	msg   io.WriteCloser
+	out   bytes.Buffer
+	chunk []byte
+	err   error // sticky: io.EOF once the message is complete
+}
+
+func (s *stream) Read(p []byte) (int, error) {
+	for s.out.Len() == 0 && s.err == nil {
+		s.fill()
+	}
+	if s.out.Len() > 0 {
+		return s.out.Read(p)
+	}
+	return 0, s.err
+}
+
+// fill encrypts the next chunk, or ends the message at the end of the file.
+func (s *stream) fill() {
+	n, err := s.f.Read(s.chunk)
+	if n > 0 {
+		if _, werr := s.msg.Write(s.chunk[:n]); werr != nil {
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
+			return
 		}
 	}
-	if err != nil {
-		err = fmt.Errorf("encrypt %s: %w", plain.Name, err)
+	switch {
+	case err == io.EOF:
+		if cerr := s.msg.Close(); cerr != nil {
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, cerr)
+			return
+		}
+		s.err = io.EOF
+	case err != nil:
+		s.err = fmt.Errorf("read %s: %w", s.name, err)
 	}
-	pw.CloseWithError(err)
 }
 
-// stream is the read end of an encryption; it has no Seek on purpose.
-type stream struct{ r *io.PipeReader }
+// Close releases the plaintext file.
+func (s *stream) Close() error {
+	if s.err == errClosed {
+		return nil
+	}
+	s.err = errClosed
+	s.out = bytes.Buffer{}
+	return s.f.Close()
+}
 
-func (s *stream) Read(p []byte) (int, error) { return s.r.Read(p) }
-func (s *stream) Close() error               { return s.r.Close() }
+var errClosed = errors.New("read of a closed encrypted file")
 
 func notExist(name string) error {
 	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
