@@ -2,6 +2,7 @@ package cardcrypt
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"io"
 )
 
@@ -44,7 +45,23 @@ func newArmorWriter(w io.Writer) (*armorWriter, error) {
 }
 
 func (a *armorWriter) Write(p []byte) (int, error) {
-	a.crc = crc24Update(a.crc, p)
+	if len(p) < parallelHash {
+		a.crc = crc24Update(a.crc, p)
+		return a.encode(p)
+	}
+	// The checksum and the encoding each take a core's worth of time.
+	done := make(chan struct{})
+	go func() {
+		a.crc = crc24Update(a.crc, p)
+		close(done)
+	}()
+	n, err := a.encode(p)
+	<-done
+	return n, err
+}
+
+// encode base64-encodes p in lines, keeping a partial line for later.
+func (a *armorWriter) encode(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		n := copy(a.in[len(a.in):cap(a.in)], p)
@@ -91,9 +108,11 @@ const (
 	crc24Poly = 0x1864CFB
 )
 
-// crc24Table holds the CRC of each byte value, for byte-at-a-time updates.
-var crc24Table = func() (t [256]uint32) {
-	for i := range t {
+// crc24Tables drive a slicing-by-4 CRC-24. The register is kept
+// left-aligned in 32 bits; table k gives the effect of a byte followed by
+// k zero bytes.
+var crc24Tables = func() (t [4][256]uint32) {
+	for i := range t[0] {
 		crc := uint32(i) << 16
 		for range 8 {
 			crc <<= 1
@@ -101,14 +120,27 @@ var crc24Table = func() (t [256]uint32) {
 				crc ^= crc24Poly
 			}
 		}
-		t[i] = crc & 0xFFFFFF
+		t[0][i] = (crc & 0xFFFFFF) << 8
+	}
+	for k := 1; k < 4; k++ {
+		for i := range t[k] {
+			prev := t[k-1][i]
+			t[k][i] = prev<<8 ^ t[0][prev>>24]
+		}
 	}
 	return t
 }()
 
 func crc24Update(crc uint32, p []byte) uint32 {
-	for _, b := range p {
-		crc = (crc<<8 ^ crc24Table[byte(crc>>16)^b]) & 0xFFFFFF
+	r := crc << 8
+	t := &crc24Tables
+	for len(p) >= 4 {
+		r ^= binary.BigEndian.Uint32(p)
+		r = t[3][r>>24] ^ t[2][byte(r>>16)] ^ t[1][byte(r>>8)] ^ t[0][byte(r)]
+		p = p[4:]
 	}
-	return crc
+	for _, b := range p {
+		r = r<<8 ^ t[0][byte(r>>24)^b]
+	}
+	return r >> 8
 }

@@ -163,3 +163,89 @@ func TestCFBMatchesStandardCFB(t *testing.T) {
 		t.Fatal("standard CFB does not decrypt what the writer encrypted")
 	}
 }
+
+// TestPacketSizes writes bodies around each length-encoding boundary and
+// compares with packetSize, in definite and partial form.
+func TestPacketSizes(t *testing.T) {
+	sizes := []int64{0, 1, 191, 192, 193, 8383, 8384, 8385, chunkSize - 1, chunkSize, chunkSize + 1, 3 * chunkSize}
+	for _, partial := range []bool{false, true} {
+		old := maxDefinite
+		if partial {
+			maxDefinite = -1
+		}
+		for _, n := range sizes {
+			var out bytes.Buffer
+			bw, err := newBodyWriter(&out, 11, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for left := n; left > 0; {
+				k := min(left, 5000)
+				bw.Write(make([]byte, k))
+				left -= k
+			}
+			if err := bw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if int64(out.Len()) != packetSize(n) {
+				t.Errorf("partial=%v body %d: wrote %d bytes, packetSize says %d", partial, n, out.Len(), packetSize(n))
+			}
+		}
+		maxDefinite = old
+	}
+}
+
+// TestRSASessionKeyPacketsAlwaysFullLength: about one RSA encryption in
+// 256 comes out a byte short; the packets must still be of the size
+// EncryptedSize counted on.
+func TestRSASessionKeyPacketsAlwaysFullLength(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("r@example.org", "rsa2048", "rsa2048"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEncryptor([]*Key{key}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := make([]byte, sessionKeySize)
+	for range 1500 {
+		rand.Read(sk)
+		var out bytes.Buffer
+		if err := e.writeSessionKeys(&out, sk); err != nil {
+			t.Fatal(err)
+		}
+		if int64(out.Len()) != e.pkeskSize[0] {
+			t.Fatalf("session key packet of %d bytes, want %d", out.Len(), e.pkeskSize[0])
+		}
+	}
+}
+
+// TestCRC24 checks the table-driven CRC against the bitwise definition of
+// RFC 4880, 6.1, on lengths that exercise the 4-byte steps and the tail.
+func TestCRC24(t *testing.T) {
+	bitwise := func(p []byte) uint32 {
+		crc := uint32(crc24Init)
+		for _, b := range p {
+			crc ^= uint32(b) << 16
+			for range 8 {
+				crc <<= 1
+				if crc&0x1000000 != 0 {
+					crc ^= crc24Poly
+				}
+			}
+		}
+		return crc & 0xFFFFFF
+	}
+	data := make([]byte, 1003)
+	rand.Read(data)
+	for _, n := range []int{0, 1, 3, 4, 5, 8, 1000, 1003} {
+		if got, want := crc24Update(crc24Init, data[:n]), bitwise(data[:n]); got != want {
+			t.Errorf("CRC-24 of %d bytes: %06X, want %06X", n, got, want)
+		}
+	}
+	split := crc24Update(crc24Update(crc24Init, data[:7]), data[7:])
+	if split != bitwise(data) {
+		t.Error("CRC-24 differs when fed in two pieces")
+	}
+}
