@@ -106,7 +106,9 @@ func freePortRange(t *testing.T, n int) (int, int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for range 50 {
-		low := 20000 + rng.IntN(40000)
+		// Below the kernel's ephemeral ports (32768 and up), so that no
+		// outgoing connection of another program takes one meanwhile.
+		low := 20000 + rng.IntN(12000)
 		if free(low, n) {
 			return low, low + n - 1
 		}
@@ -164,16 +166,16 @@ func TestPassiveRangeNotExhausted(t *testing.T) {
 }
 
 func TestIdleClientDropped(t *testing.T) {
-	_, addr := start(t, openView(t), Options{IdleTimeout: 300 * time.Millisecond}, "127.0.0.1")
+	_, addr := start(t, openView(t), Options{IdleTimeout: time.Second}, "127.0.0.1")
 	busy := dial(t, addr)
 	busy.login()
 	idle := dial(t, addr)
 	idle.login()
-	for range 6 { // 600 ms of NOOPs keep a client in
-		time.Sleep(100 * time.Millisecond)
+	for range 8 { // 1.6 s of NOOPs keep a client in
+		time.Sleep(200 * time.Millisecond)
 		busy.expect(200, "NOOP")
 	}
-	_ = idle.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_ = idle.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	idle.expect(421, "")
 	if _, err := idle.conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
 		t.Errorf("idle connection still open: %v", err)
@@ -422,7 +424,7 @@ func TestPassivePortClosedWhenUsedOrUnused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.pasvWait = 300 * time.Millisecond
+	srv.pasvWait = time.Second
 	addr := serve(t, srv, "127.0.0.1")
 	c := dial(t, addr)
 	c.login()
@@ -439,7 +441,7 @@ func TestPassivePortClosedWhenUsedOrUnused(t *testing.T) {
 	}
 	// Unused: the port closes when the client does not come.
 	dataAddr = c.epsv()
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if conn, err := net.DialTimeout("tcp", dataAddr, time.Second); err == nil {
 		conn.Close()
 		t.Error("an unused passive port still accepts after its time-out")
