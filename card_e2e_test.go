@@ -97,6 +97,14 @@ func TestEncryptedDownloadsDecryptThroughTheCard(t *testing.T) {
 			if r.ftp != "" {
 				msg := curlFTP(t, r.ftp+pathEscape("data set.bin"+suffix))
 				expectDecrypts(t, owner, msg, files["data set.bin"])
+				head := string(curlFTP(t, "-I", r.ftp+pathEscape("data set.bin"+suffix)))
+				if want := "Content-Length: " + strconv.FormatInt(listed["data set.bin"+suffix], 10); !strings.Contains(head, want) {
+					t.Errorf("FTP SIZE: curl -I says %q, want %q", head, want)
+				}
+				names := string(curlFTP(t, "--list-only", r.ftp))
+				if !strings.Contains(names, "notes.txt"+suffix) || strings.Contains(names, "notes.txt\r") {
+					t.Errorf("FTP NLST: %q", names)
+				}
 			} else {
 				t.Error("share printed no FTP URL")
 			}
@@ -304,17 +312,21 @@ func download(t *testing.T, u string) []byte {
 	if resp.ContentLength != int64(len(body)) {
 		t.Errorf("GET %s: Content-Length %d, body %d bytes", u, resp.ContentLength, len(body))
 	}
+	if ar := resp.Header.Get("Accept-Ranges"); ar != "" && ar != "none" {
+		t.Errorf("GET %s: Accept-Ranges %q for a message that differs on every download", u, ar)
+	}
 	return body
 }
 
-func curlFTP(t *testing.T, u string) []byte {
+// curlFTP runs curl with the arguments and returns what it prints.
+func curlFTP(t *testing.T, args ...string) []byte {
 	t.Helper()
 	testutil.NeedTool(t, "curl")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "curl", "-sS", "--fail", u).Output()
+	out, err := exec.CommandContext(ctx, "curl", append([]string{"-sS", "--fail"}, args...)...).Output()
 	if err != nil {
-		t.Fatalf("curl %s: %v", u, err)
+		t.Fatalf("curl %s: %v", strings.Join(args, " "), err)
 	}
 	return out
 }

@@ -23,6 +23,22 @@ type view struct {
 	e     *Encryptor
 }
 
+// Encrypting is implemented by the views Encryptor.View returns, so a
+// server can encrypt what it builds itself (a folder archive) the same
+// way, and name it with the same suffix.
+type Encrypting interface {
+	Suffix() string
+	EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, error)
+}
+
+// Suffix implements Encrypting.
+func (v *view) Suffix() string { return v.e.Suffix() }
+
+// EncryptTo implements Encrypting.
+func (v *view) EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, error) {
+	return v.e.EncryptTo(w, name, size)
+}
+
 // Stat implements sharefs.View.
 func (v *view) Stat(name string) (sharefs.Entry, error) {
 	if ent, err := v.inner.Stat(name); err == nil && ent.IsDir {
