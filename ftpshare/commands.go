@@ -91,7 +91,7 @@ var unsupported = []string{
 func commandTable(s *Server) map[string]ftp.Command {
 	defaults := maps.Clone(ftp.DefaultCommands())
 	table := map[string]ftp.Command{}
-	for _, name := range []string{"CWD", "XCWD", "CDUP", "XCUP", "MODE", "STRU", "NOOP", "QUIT", "SYST", "TYPE", "CLNT"} {
+	for _, name := range []string{"CWD", "XCWD", "CDUP", "XCUP", "MODE", "STRU", "NOOP", "QUIT", "SYST", "CLNT"} {
 		table[name] = wrapped(name, defaults[name])
 	}
 	table["PASS"] = command{name: "PASS", run: func(_ *Server, sess *ftp.Session, _ *session, arg string) {
@@ -106,6 +106,7 @@ func commandTable(s *Server) map[string]ftp.Command {
 	own := []command{
 		{name: "USER", param: true, run: cmdUser(defaults["USER"])},
 		{name: "PWD", auth: true, run: cmdPwd},
+		{name: "TYPE", auth: true, param: true, run: cmdType},
 		{name: "XPWD", auth: true, run: cmdPwd},
 		{name: "FEAT", run: cmdFeat},
 		{name: "OPTS", param: true, run: cmdOpts},
@@ -196,6 +197,19 @@ func cmdHelp(_ *Server, _ *ftp.Session, st *session, _ string) {
 		"ABOR CDUP CWD EPRT EPSV FEAT HELP LIST MDTM MLSD MLST MODE NLST NOOP OPTS",
 		"PASS PASV PORT PWD QUIT REST RETR SIZE STAT STRU SYST TYPE USER",
 	}, "This server is anonymous and read-only.")
+}
+
+// cmdType accepts the types clients ask for. Files go out unchanged
+// either way, as with most servers today.
+func cmdType(_ *Server, _ *ftp.Session, st *session, arg string) {
+	switch strings.Join(strings.Fields(strings.ToUpper(arg)), " ") {
+	case "A", "A N":
+		st.conn.reply(200, "Type set to A.")
+	case "I", "L 8":
+		st.conn.reply(200, "Type set to I.")
+	default:
+		st.conn.reply(504, "Only TYPE A and TYPE I are supported.")
+	}
 }
 
 func cmdRest(_ *Server, _ *ftp.Session, st *session, arg string) {

@@ -285,6 +285,10 @@ func TestStatAndHelp(t *testing.T) {
 		t.Errorf("STAT odd names = %q", msg)
 	}
 	c.expect(214, "HELP")
+	c.expect(200, "TYPE A N")
+	c.expect(200, "TYPE L 8")
+	c.expect(200, "type i")
+	c.expect(504, "TYPE E")
 	c.expect(215, "SYST")
 	c.expect(500, "BOGUS")
 	c.expect(501, "RETR")
@@ -314,5 +318,12 @@ func TestPublicHostAndOptions(t *testing.T) {
 	}
 	if _, err := New(nil, Options{}); err == nil {
 		t.Error("New without a view accepted")
+	}
+}
+
+func TestAddrOfUnmapsIPv4(t *testing.T) {
+	got := addrOf(&net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 21})
+	if !got.Is4() || got.String() != "127.0.0.1" {
+		t.Errorf("addrOf of an IPv4-mapped address = %v, want 127.0.0.1", got)
 	}
 }
