@@ -286,21 +286,29 @@ func curlSeconds(b *testing.B, curl, url string, size int64) float64 {
 
 // BenchmarkFTPDownload512M downloads one 512 MiB file with curl from share,
 // vsftpd and pyftpdlib in turn (the order rotates every round) and reports
-// each one's MB/s and share's ratio to the others.
+// each one's MB/s, share's ratio to the others, and each server's CPU time
+// per GiB sent (steadier than MB/s on a busy machine).
 func BenchmarkFTPDownload512M(b *testing.B) {
 	curl := testutil.NeedTool(b, "curl")
 	dir := ftpFixture(b)
 	peers := []*ftpPeer{startShareFTP(b, dir), startVsftpd(b, dir), startPyftpdlib(b, dir)}
 	secs := make([]float64, len(peers))
+	cpu := make([]float64, len(peers))
 	round := 0
 	for b.Loop() {
 		for i := range peers {
 			k := (i + round) % len(peers)
+			before := ftpCPU(peers[k].cmd.Process.Pid)
 			secs[k] += curlSeconds(b, curl, "ftp://"+peers[k].addr+"/512m.bin", ftpHugeSize)
+			time.Sleep(50 * time.Millisecond) // vsftpd reaps its session process
+			cpu[k] += ftpCPU(peers[k].cmd.Process.Pid) - before
 		}
 		round++
 	}
 	b.StopTimer()
+	for i, p := range peers {
+		b.ReportMetric(cpu[i]/float64(round)*2, p.name+"-CPU-s/GiB")
+	}
 	rate := make([]float64, len(peers))
 	for i, p := range peers {
 		rate[i] = float64(ftpHugeSize) * float64(round) / secs[i] / 1e6
@@ -410,6 +418,24 @@ func ftpListOnce(addr string) error {
 	}
 	_, err = cmd(221, "QUIT")
 	return err
+}
+
+// ftpCPU returns the CPU seconds of a process and its reaped children,
+// from /proc/PID/stat (utime, stime, cutime, cstime in clock ticks of
+// 1/100 s, the Linux value of USER_HZ).
+func ftpCPU(pid int) float64 {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+	var ticks int64
+	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+		n, _ := strconv.ParseInt(fields[i], 10, 64)
+		ticks += n
+	}
+	return float64(ticks) / 100
 }
 
 // ftpVM returns a /proc/PID/status field (VmHWM, VmRSS) in KiB.
