@@ -1,0 +1,275 @@
+package httpshare
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"example.com/share/internal/testutil"
+)
+
+// browserFolder is a small share for the browser: files of distinct
+// sizes, a folder, an awkward name and a README that tries to run script.
+func browserFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]int{"small.txt": 10, "big.txt": 3000, "middle.txt": 200, "emoji 🎉 #1?.txt": 42, "sub/inner.txt": 5}
+	for name, size := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readme := "# Shared notes\n\n<script>window.pwned = 1</script>\n\n<img src=x onerror=\"window.pwned = 2\">\n\n[link](javascript:window.pwned=3)\n"
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(readme), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newBrowser starts headless Chromium for the test, with a fresh profile
+// and nothing that phones home.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	chromium := testutil.NeedTool(t, "chromium")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 800),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	// Start the browser on the long-lived context, so that the short
+	// time-outs of single steps do not close it.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// stepTimeout bounds one browser step, so a broken page fails fast.
+const stepTimeout = 20 * time.Second
+
+// consoleLog gathers what the page writes to the console.
+type consoleLog struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func watchConsole(ctx context.Context) *consoleLog {
+	c := &consoleLog{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.msgs = append(c.msgs, m)
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// problems are the errors, exceptions and policy warnings seen so far.
+func (c *consoleLog) problems() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.msgs {
+		if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException ||
+			(m.Type == chromedp.ConsoleWarning && strings.Contains(m.Text, "Content Security Policy")) {
+			out = append(out, string(m.Type)+": "+m.Text)
+		}
+	}
+	return out
+}
+
+// cspWatch records every securitypolicyviolation event of every page;
+// the browser runs it outside the page's policy.
+const cspWatch = `window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});`
+
+// visibleRows lists the names of the shown rows, in order.
+const visibleRows = `Array.from(document.querySelectorAll("table.list tbody tr:not(.up)"))
+  .filter(function (r) { return !r.hidden; })
+  .map(function (r) { return r.cells[0].querySelector("a").textContent; })`
+
+func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func TestBrowserWithScript(t *testing.T) {
+	ts := startServer(t, shareView(t, browserFolder(t), false), nil)
+	ctx := newBrowser(t)
+	console := watchConsole(ctx)
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "open the listing", chromedp.Navigate(ts.URL+"/"))
+	wctx, wcancel := context.WithTimeout(ctx, stepTimeout)
+	defer wcancel()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.ID("filter"))); err != nil {
+		t.Fatalf("the script did not show the filter box: %v\n%s", err, strings.Join(console.problems(), "\n"))
+	}
+
+	rows := run(t, ctx, "rows", chromedp.Evaluate[[]string](visibleRows))
+	want := []string{"sub/", "big.txt", "emoji 🎉 #1?.txt", "middle.txt", "README.md", "small.txt"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	if n := run(t, ctx, "copy buttons", chromedp.Evaluate[int](`document.querySelectorAll("button.cp").length`)); n != len(want) {
+		t.Errorf("%d copy-link buttons for %d rows", n, len(want))
+	}
+	if s := run(t, ctx, "relative time", chromedp.Evaluate[string](`document.querySelector("tbody time").textContent`)); !strings.Contains(s, "ago") && s != "just now" {
+		t.Errorf("time shows %q, want a relative time", s)
+	}
+	if v := run(t, ctx, "README script", chromedp.Evaluate[string](`String(window.pwned) + "|" + document.querySelector(".readme h1").textContent`)); v != "undefined|Shared notes" {
+		t.Errorf("README: %q", v)
+	}
+
+	do(t, ctx, "sort by size", chromedp.Click(chromedp.CSS("th.s a")))
+	rows = run(t, ctx, "rows by size", chromedp.Evaluate[[]string](visibleRows))
+	if want := []string{"sub/", "small.txt", "emoji 🎉 #1?.txt", "README.md", "middle.txt", "big.txt"}; !slices.Equal(rows, want) {
+		t.Errorf("by size: %q, want %q", rows, want)
+	}
+	if loc := run(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/?sort=size") {
+		t.Errorf("location after sort: %s", loc)
+	}
+	do(t, ctx, "sort by size, descending", chromedp.Click(chromedp.CSS("th.s a")))
+	rows = run(t, ctx, "rows by size desc", chromedp.Evaluate[[]string](visibleRows))
+	if rows[1] != "big.txt" || rows[len(rows)-1] != "small.txt" {
+		t.Errorf("by size, descending: %q", rows)
+	}
+
+	do(t, ctx, "filter", chromedp.SendKeys(chromedp.ID("filter"), "EMOJI"))
+	rows = run(t, ctx, "filtered rows", chromedp.Evaluate[[]string](visibleRows))
+	if !slices.Equal(rows, []string{"emoji 🎉 #1?.txt"}) {
+		t.Errorf("filtered: %q", rows)
+	}
+	href := run(t, ctx, "file link", chromedp.Evaluate[string](`document.querySelector("table.list tbody tr:not([hidden]) td.n a").href`))
+	do(t, ctx, "download", chromedp.Navigate(href))
+	if body := run(t, ctx, "downloaded text", chromedp.Evaluate[string](`document.body.innerText`)); strings.TrimSpace(body) != strings.Repeat("x", 42) {
+		t.Errorf("downloaded %q", body)
+	}
+
+	do(t, ctx, "back to the listing", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("filter")))
+	run(t, ctx, "follow the folder", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`a[href="sub/"]`))))
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/sub/" {
+		t.Errorf("folder link led to %s", loc)
+	}
+	if v := run(t, ctx, "CSP violations", chromedp.Evaluate[[]string](`window.__csp`)); len(v) != 0 {
+		t.Errorf("CSP violations: %q", v)
+	}
+	screenshots(t, ctx, ts.URL+"/")
+	if p := console.problems(); len(p) != 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// screenshots saves the listing light and dark, into
+// $HTTPSHARE_SCREENSHOTS when set, and checks the dark one is dark.
+func screenshots(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	out := os.Getenv("HTTPSHARE_SCREENSHOTS")
+	if out == "" {
+		out = t.TempDir()
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		params := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, params); err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "open for the screenshot", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))
+		bg := run(t, ctx, "background", chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+		if isDark := bg == "rgb(13, 17, 23)"; isDark != (scheme == "dark") {
+			t.Errorf("%s scheme: background %s", scheme, bg)
+		}
+		png := run(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		if err := os.WriteFile(filepath.Join(out, "page-"+scheme+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A phone: the page must not scroll sideways.
+	do(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))
+	if w := run(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+		t.Errorf("page is %d px wide on a 390 px phone", w)
+	}
+	png := run(t, ctx, "phone screenshot", chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(out, "page-phone.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserWithoutScript(t *testing.T) {
+	ts := startServer(t, shareView(t, browserFolder(t), false), nil)
+	ctx := newBrowser(t)
+	console := watchConsole(ctx)
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "open the listing", chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.CSS("table.list")))
+	html := run(t, ctx, "page", chromedp.OuterHTML(chromedp.CSS("html")))
+	if strings.Contains(html, `class="cp"`) || !strings.Contains(html, `id="filter"`) {
+		t.Error("script ran although disabled")
+	}
+	run(t, ctx, "sort link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("th.s a"))))
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/?sort=size" {
+		t.Errorf("sort link led to %s", loc)
+	}
+	html = run(t, ctx, "sorted page", chromedp.OuterHTML(chromedp.CSS("tbody")))
+	got := rowOrder([]byte(html))
+	if want := []string{"sub/", "small.txt", "emoji%20%F0%9F%8E%89%20%231%3F.txt", "README.md", "middle.txt", "big.txt"}; !slices.Equal(got, want) {
+		t.Errorf("server-sorted rows %q, want %q", got, want)
+	}
+	run(t, ctx, "folder link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`a[href="sub/"]`))))
+	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/sub/" {
+		t.Errorf("folder link led to %s", loc)
+	}
+	if p := console.problems(); len(p) != 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
