@@ -168,6 +168,18 @@ func (c *ctrlConn) reply(code int, msg string) {
 	_, _ = c.Write(fmt.Appendf(nil, "%d %s\r\n", code, msg))
 }
 
+// goodbye tells the client the server is leaving and closes the
+// connection. It never waits long: a client that does not read its
+// replies does not hold up a shutdown.
+func (c *ctrlConn) goodbye(msg string) {
+	if c.wmu.TryLock() {
+		_ = c.raw.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = fmt.Fprintf(c.raw, "421 %s\r\n", msg)
+		c.wmu.Unlock()
+	}
+	c.Close()
+}
+
 // replyLines writes a multi-line reply: first and last carry the code, the
 // lines between begin with a space as RFC 2389 and 3659 ask.
 func (c *ctrlConn) replyLines(code int, first string, lines []string, last string) {
@@ -198,9 +210,6 @@ func (c *ctrlConn) Close() error {
 // the session. The returned stop function ends the watch and reports
 // whether the transfer was aborted.
 func (c *ctrlConn) watch(abort func()) (stop func() bool) {
-	c.mu.Lock()
-	c.busy = true
-	c.mu.Unlock()
 	_ = c.raw.SetReadDeadline(time.Time{})
 	done := make(chan struct{})
 	aborted := false
@@ -241,6 +250,14 @@ func (c *ctrlConn) watchLoop(abort func()) bool {
 			return false
 		}
 	}
+}
+
+// setBusy marks the start of a transfer, before its 150 reply, so that a
+// shutdown lets it finish.
+func (c *ctrlConn) setBusy() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = true
 }
 
 // isBusy reports whether a transfer runs.

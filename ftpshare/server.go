@@ -187,8 +187,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) closeIdle() int {
 	for _, c := range s.snapshot() {
 		if !c.isBusy() {
-			c.reply(421, "Server shutting down; goodbye.")
-			c.Close()
+			c.goodbye("Server shutting down; goodbye.")
 		}
 	}
 	return len(s.snapshot())
@@ -196,8 +195,7 @@ func (s *Server) closeIdle() int {
 
 func (s *Server) closeAll() {
 	for _, c := range s.snapshot() {
-		c.reply(421, "Server shutting down; transfer cut short.")
-		c.Close()
+		c.goodbye("Server shutting down; transfer cut short.")
 	}
 }
 
