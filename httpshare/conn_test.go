@@ -197,3 +197,16 @@ func TestSendfile(t *testing.T) {
 		t.Errorf("sendfile sent %d bytes, want at least %d; trace:\n%.2000s", sent, want, out)
 	}
 }
+
+// TestHeaderLimit: a request header over the bound is refused with 431
+// and the server goes on.
+func TestHeaderLimit(t *testing.T) {
+	ts := startFixture(t)
+	resp, _ := doRequest(t, "GET", ts.URL+"/hello.txt", "X-Big", strings.Repeat("a", maxHeaderBytes+8192))
+	if resp.StatusCode != 431 {
+		t.Errorf("oversized header: %d, want 431", resp.StatusCode)
+	}
+	if resp, _ := doRequest(t, "GET", ts.URL+"/hello.txt"); resp.StatusCode != 200 {
+		t.Errorf("after an oversized header: %d", resp.StatusCode)
+	}
+}
