@@ -7,7 +7,12 @@
 // committed as bench/RESULTS.md. The Go benchmarks of this package drive both
 // servers with net/http over keep-alive connections:
 //
-//	go test -run '^$' -bench . ./bench
+//	go test -run '^$' -bench '^Benchmark(File4K|Listing10k|Download512M)$' ./bench
+//
+// Each reports share and nginx as sub-benchmarks (BenchmarkFile4K/share,
+// BenchmarkFile4K/nginx), with requests/s as a metric of its own. For
+// interleaved samples to compare with benchstat, run that command several
+// times with -count 1 and append the outputs to one file.
 //
 // They build share from the module root once per test binary, or use the
 // binary named by SHARE_BIN. CI compiles them (go test ./... runs no
