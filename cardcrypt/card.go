@@ -172,7 +172,7 @@ func manufacturerName(id uint16) string {
 // String prints the status like gpg --card-status.
 func (st *Status) String() string {
 	var b strings.Builder
-	line := func(label, value string) { fmt.Fprintf(&b, "%-19s%s\n", label+" ", value) }
+	line := func(label, value string) { fmt.Fprintf(&b, "%s: %s\n", dotted(label), value) }
 	line("Reader", st.Reader)
 	line("Application ID", strings.ToUpper(hex.EncodeToString(st.AID)))
 	line("Version", st.Version)
@@ -191,6 +191,15 @@ func (st *Status) String() string {
 		}
 	}
 	return b.String()
+}
+
+// dotted pads a label with dots to GnuPG's column.
+func dotted(label string) string {
+	const width = 18
+	if len(label) >= width {
+		return label
+	}
+	return label + " " + strings.Repeat(".", width-len(label)-1)
 }
 
 func orNotSet(s string) string {
