@@ -1,11 +1,13 @@
 package cardcrypt
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"example.com/share/sharefs"
@@ -100,5 +102,55 @@ func TestClosingAnEncryptedStreamEarly(t *testing.T) {
 	}
 	if _, err := f.Read(buf); err == nil {
 		t.Fatal("read after Close succeeded")
+	}
+}
+
+// TestConcurrentDownloads reads one file through the view from several
+// goroutines at once; every message is different and decrypts.
+func TestConcurrentDownloads(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("p@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want := make([]byte, 200_000)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), want, 0o644)
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	e, _ := NewEncryptor([]*Key{key}, false)
+	v := e.View(inner)
+	const n = 8
+	msgs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			f, err := v.Open("f.gpg")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer f.Close()
+			msgs[i], errs[i] = io.ReadAll(f)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if i > 0 && bytes.Equal(msgs[i], msgs[0]) {
+			t.Error("two downloads gave the same message: session keys repeat")
+		}
+		if got := g.decrypt(msgs[i]); !bytes.Equal(got, want) {
+			t.Errorf("download %d does not decrypt to the file", i)
+		}
 	}
 }
