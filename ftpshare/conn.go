@@ -7,12 +7,16 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // writeTimeout bounds one reply write, so a client that never reads
 // replies cannot hold a session forever.
 const writeTimeout = 30 * time.Second
+
+// leaveTimeout bounds the goodbye reply at shutdown.
+const leaveTimeout = 100 * time.Millisecond
 
 // errIdle reports a client that sent no command for the idle time-out.
 var errIdle = errors.New("idle time-out")
@@ -37,6 +41,7 @@ type ctrlConn struct {
 	deadline time.Time // when the command being read times out
 	busy     bool      // a transfer runs
 
+	leaving   atomic.Bool // the server shuts down: write with a short deadline
 	closeOnce sync.Once
 	done      chan struct{}
 }
@@ -157,7 +162,11 @@ func (c *ctrlConn) fail(err error) error {
 func (c *ctrlConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.raw.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+	timeout := writeTimeout
+	if c.leaving.Load() {
+		timeout = leaveTimeout
+	}
+	if err := c.raw.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
 	return c.raw.Write(p)
@@ -172,11 +181,10 @@ func (c *ctrlConn) reply(code int, msg string) {
 // connection. It never waits long: a client that does not read its
 // replies does not hold up a shutdown.
 func (c *ctrlConn) goodbye(msg string) {
-	if c.wmu.TryLock() {
-		_ = c.raw.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		_, _ = fmt.Fprintf(c.raw, "421 %s\r\n", msg)
-		c.wmu.Unlock()
-	}
+	c.leaving.Store(true)
+	// Cuts short a reply the session may be blocked in.
+	_ = c.raw.SetWriteDeadline(time.Now().Add(leaveTimeout))
+	c.reply(421, msg)
 	c.Close()
 }
 
@@ -221,7 +229,6 @@ func (c *ctrlConn) watch(abort func()) (stop func() bool) {
 		_ = c.raw.SetReadDeadline(time.Now()) // wakes the watcher
 		<-done
 		c.mu.Lock()
-		c.busy = false
 		c.deadline = time.Now().Add(c.srv.idle)
 		c.mu.Unlock()
 		return aborted
@@ -252,12 +259,12 @@ func (c *ctrlConn) watchLoop(abort func()) bool {
 	}
 }
 
-// setBusy marks the start of a transfer, before its 150 reply, so that a
-// shutdown lets it finish.
-func (c *ctrlConn) setBusy() {
+// setBusy marks a transfer from before its 150 reply to after its last
+// reply, so that a shutdown lets it finish.
+func (c *ctrlConn) setBusy(busy bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.busy = true
+	c.busy = busy
 }
 
 // isBusy reports whether a transfer runs.

@@ -114,7 +114,8 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 		st.conn.reply(425, "Cannot open the data connection.")
 		return
 	}
-	st.conn.setBusy()
+	st.conn.setBusy(true)
+	defer st.conn.setBusy(false)
 	st.conn.reply(150, opening)
 	stop := st.conn.watch(st.stopData)
 	start := time.Now()
