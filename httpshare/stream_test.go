@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +222,36 @@ func (v panicView) Stat(name string) (sharefs.Entry, error) {
 		panic("view exploded")
 	}
 	return v.View.Stat(name)
+}
+
+// TestFileShrinksDuringDownload: a file truncated while it is being sent
+// (sendfile finds no more bytes) ends the connection short of the
+// announced length, which the client sees as an error; it is logged and
+// the server goes on.
+func TestFileShrinksDuringDownload(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "growing.bin")
+	if err := os.WriteFile(p, make([]byte, 32<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	resp, err := client.Get(ts.URL + "/growing.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 2<<20); err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil {
+		t.Fatalf("a shrunk file downloaded cleanly (%d more bytes)", n)
+	}
+	waitForLog(t, ts, "download ended early")
+	if r, _ := doRequest(t, "GET", ts.URL+"/growing.bin"); r.StatusCode != 200 || r.ContentLength != 2<<20 {
+		t.Errorf("after: %d, length %d", r.StatusCode, r.ContentLength)
+	}
 }
