@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"example.com/share/internal/testutil"
 )
@@ -190,6 +191,11 @@ func TestBrowserWithScript(t *testing.T) {
 	rows = run(t, ctx, "filtered rows", chromedp.Evaluate[[]string](visibleRows))
 	if !slices.Equal(rows, []string{"emoji 🎉 #1?.txt"}) {
 		t.Errorf("filtered: %q", rows)
+	}
+	// The arrow key moves from the filter box to the first shown row.
+	do(t, ctx, "arrow down", chromedp.SendKeys(chromedp.ID("filter"), kb.ArrowDown))
+	if f := run(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); f != "emoji 🎉 #1?.txt" {
+		t.Errorf("arrow down focused %q", f)
 	}
 	href := run(t, ctx, "file link", chromedp.Evaluate[string](`document.querySelector("table.list tbody tr:not([hidden]) td.n a").href`))
 	do(t, ctx, "download", chromedp.Navigate(href))

@@ -58,13 +58,28 @@
     count.textContent = q === "" ? "" : shown + " of " + rows.length + " shown";
   }
   box.addEventListener("input", filter);
+  // Arrow keys move between the shown rows' links, from the filter box too.
+  function step(from, by) {
+    var links = Array.prototype.filter.call(tbody.querySelectorAll("td.n a"), function (a) {
+      return !a.closest("tr").hidden;
+    });
+    var i = links.indexOf(from);
+    var next = links[i < 0 ? (by > 0 ? 0 : links.length - 1) : i + by];
+    if (next) next.focus();
+    else if (by < 0) box.focus();
+  }
   document.addEventListener("keydown", function (e) {
-    if (e.key === "/" && document.activeElement !== box) {
+    var el = document.activeElement;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "/" && el !== box) {
       e.preventDefault();
       box.focus();
-    } else if (e.key === "Escape" && document.activeElement === box) {
+    } else if (e.key === "Escape" && el === box) {
       box.value = "";
       filter();
+    } else if ((e.key === "ArrowDown" || e.key === "ArrowUp") && (el === box || (el && el.closest && el.closest("td.n")))) {
+      e.preventDefault();
+      step(el === box ? null : el, e.key === "ArrowDown" ? 1 : -1);
     }
   });
 
