@@ -90,14 +90,16 @@ type anonymousAuth struct{ srv *Server }
 // CheckPasswd implements ftp.Auth.
 func (a anonymousAuth) CheckPasswd(ctx *ftp.Context, user, _ string) (bool, error) {
 	ok := isAnonymous(user)
-	client := ""
+	log := a.srv.log
 	if ctx != nil && ctx.Sess != nil {
-		client = ctx.Sess.RemoteAddr().String()
+		if pa, isPeer := ctx.Sess.RemoteAddr().(peerAddr); isPeer {
+			log = log.With("conn", pa.conn.id, "client", pa.conn.peer)
+		}
 	}
 	if ok {
-		a.srv.log.Info("ftp login", "client", client, "user", user)
+		log.Info("ftp login", "user", user)
 	} else {
-		a.srv.log.Warn("ftp login refused", "client", client, "user", user)
+		log.Warn("ftp login refused", "user", user)
 	}
 	return ok, nil
 }
