@@ -272,7 +272,7 @@ func TestPythonFtplib(t *testing.T) {
 		if got.RestSHA != sha256Hex(visibleFiles["big.bin"][1000:]) {
 			t.Error("REST 1000 + RETR sent the wrong bytes")
 		}
-		if got.Spaced != "space\n" || len(got.NLST) != 1 || got.Stor != "550" {
+		if got.Spaced != "space\n" || len(got.NLST) != 1 || got.NLST[0] != "sub/deeper" || got.Stor != "550" {
 			t.Errorf("spaced %q, NLST %q, STOR %q", got.Spaced, got.NLST, got.Stor)
 		}
 	}

@@ -406,7 +406,7 @@ func TestOverIPv6(t *testing.T) {
 	got, _ := io.ReadAll(dc)
 	dc.Close()
 	c.expect(226, "")
-	if string(got) != "deeper\r\n" {
+	if string(got) != "sub/deeper\r\n" {
 		t.Errorf("NLST over EPRT = %q", got)
 	}
 	dataAddr := c.epsv()

@@ -2,6 +2,7 @@ package ftpshare
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"strconv"
 	"strings"
@@ -70,21 +71,24 @@ func cmdStat(s *Server, sess *ftp.Session, st *session, arg string) {
 	st.conn.replyLines(213, "Status of "+arg+":", lines, "End of status")
 }
 
-// listEntries returns the visible entries of a folder, or the entry of a
-// file, leaving out names that cannot be put on a listing line.
+// listEntries returns the visible entries of a folder, the entry of a
+// file, or the entries of a folder that match a pattern such as "*.txt"
+// in the last element (clients' mget and ls rely on the server for
+// that). Names that cannot be put on a listing line are left out.
 func (s *Server) listEntries(name string) ([]sharefs.Entry, error) {
 	e, err := s.view.Stat(name)
-	if err != nil {
-		return nil, err
-	}
 	var entries []sharefs.Entry
-	if e.IsDir {
-		if entries, err = s.view.List(name); err != nil {
-			return nil, err
-		}
-	} else {
+	switch {
+	case err == nil && e.IsDir:
+		entries, err = s.view.List(name)
+	case err == nil:
 		e.Name = path.Base(name)
 		entries = []sharefs.Entry{e}
+	case isPattern(path.Base(name)):
+		entries, err = s.matching(name)
+	}
+	if err != nil {
+		return nil, err
 	}
 	kept := entries[:0]
 	for _, e := range entries {
@@ -93,6 +97,29 @@ func (s *Server) listEntries(name string) ([]sharefs.Entry, error) {
 		}
 	}
 	return kept, nil
+}
+
+// isPattern reports whether a name element holds glob characters.
+func isPattern(elem string) bool { return strings.ContainsAny(elem, "*?[") }
+
+// matching lists the entries of the folder of pattern that match its last
+// element. No match is "no such file", as for a missing name.
+func (s *Server) matching(pattern string) ([]sharefs.Entry, error) {
+	dir, glob := path.Split(pattern)
+	entries, err := s.view.List(dir)
+	if err != nil {
+		return nil, err
+	}
+	var found []sharefs.Entry
+	for _, e := range entries {
+		if ok, _ := path.Match(glob, e.Name); ok {
+			found = append(found, e)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fs.ErrNotExist
+	}
+	return found, nil
 }
 
 // statusLine is a short description of an entry for a 150 reply.

@@ -89,6 +89,24 @@ func TestRetrAndListings(t *testing.T) {
 	if got := c.get("RETR #hash%25pct.txt"); string(got) != "hash and percent\n" {
 		t.Errorf("RETR in folder = %q", got)
 	}
+	for cmd, want := range map[string][]string{
+		"NLST /sub":          {"/sub/deeper"},
+		"NLST ../sub/":       {"../sub/deeper"},
+		"NLST *.txt":         {"#hash%25pct.txt", "with space.txt"},
+		"NLST /odd names/w*": {"/odd names/with space.txt"},
+		"NLST /hello.txt":    {"/hello.txt"},
+		"NLST /*.bin":        {"/big.bin", "/huge.bin"},
+	} {
+		if got := lines(t, c.get(cmd)); !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", cmd, got, want)
+		}
+	}
+	if got := lines(t, c.get("LIST ../*.bin")); len(got) != 2 || !strings.HasSuffix(got[0], " big.bin") {
+		t.Errorf("LIST ../*.bin = %q", got)
+	}
+	c.epsv()
+	c.expect(550, "NLST *.nothing")
+	c.expect(550, "NLST /.hid*") // hidden entries match no pattern
 	c.expect(250, "CDUP")
 	c.expect(250, "CWD ../../..") // cleaned: never above the root
 	if got := c.expect(257, "PWD"); got != `"/" is the current directory.` {

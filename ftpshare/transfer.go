@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
+	"strings"
 	"time"
 
 	ftp "goftp.io/server/v2"
@@ -197,7 +199,30 @@ func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
 	if !ok {
 		return
 	}
-	s.sendListing(st, "NLST", name, entries, func(e sharefs.Entry) string { return e.Name + "\r\n" })
+	e, err := s.view.Stat(name)
+	prefix := nlstPrefix(listPath(arg), err == nil && e.IsDir)
+	s.sendListing(st, "NLST", name, entries, func(e sharefs.Entry) string { return prefix + e.Name + "\r\n" })
+}
+
+// nlstPrefix is what NLST puts before each name so that the client can
+// RETR it from where it is: the folder it asked for, as it spelt it
+// ("NLST sub" and "NLST sub/*.txt" give "sub/a.txt"), and nothing for
+// the current folder.
+func nlstPrefix(arg string, isDir bool) string {
+	if arg == "" {
+		return ""
+	}
+	if isDir {
+		return strings.TrimRight(arg, "/") + "/"
+	}
+	switch dir := path.Dir(arg); dir {
+	case ".":
+		return ""
+	case "/":
+		return "/"
+	default:
+		return dir + "/"
+	}
 }
 
 func cmdMlsd(s *Server, sess *ftp.Session, st *session, arg string) {
