@@ -25,7 +25,6 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, 
 		return
 	}
 	defer f.Close()
-	setFileHeaders(w.Header())
 	if rs, ok := f.(io.ReadSeeker); ok {
 		s.serveSeekable(w, r, name, entry, rs)
 		return
@@ -33,12 +32,17 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, 
 	s.serveStream(w, r, name, entry, f)
 }
 
-// setFileHeaders sets what every file response carries. The sandbox
-// policy makes an HTML or SVG file run in an opaque origin without
-// script, so a shared file cannot act as the share.
-func setFileHeaders(h http.Header) {
+// setFileHeaders sets the type and what every file response carries.
+// The sandbox policy makes an HTML or SVG file run in an opaque origin
+// without script, so a shared file cannot act as the share. PDFs are
+// left out: browsers will not show them in a sandbox, and their viewers
+// keep PDF script away from the page's origin.
+func setFileHeaders(h http.Header, ctype string) {
+	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
+	if mt, _, _ := strings.Cut(ctype, ";"); mt != "application/pdf" {
+		h.Set("Content-Security-Policy", "sandbox")
+	}
 }
 
 // serveSeekable hands a seekable file to http.ServeContent, which does
@@ -52,7 +56,7 @@ func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name stri
 		http.Error(w, "500 internal server error", http.StatusInternalServerError)
 		return
 	}
-	h.Set("Content-Type", ctype)
+	setFileHeaders(h, ctype)
 	if tag := etag(entry); tag != "" {
 		h.Set("ETag", tag)
 	}
@@ -162,7 +166,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	h.Set("Content-Type", ctype)
+	setFileHeaders(h, ctype)
 	if !entry.ModTime.IsZero() {
 		h.Set("Last-Modified", entry.ModTime.UTC().Format(http.TimeFormat))
 	}

@@ -91,6 +91,7 @@ func buildFixture() error {
 		".hiddendir/secret.txt":   []byte("hidden dir\n"),
 		"sub dir/.dotfile":        []byte("hidden too\n"),
 		"README.md":               []byte("# readme\n"),
+		"doc.pdf":                 []byte("%PDF-1.4\n%%EOF\n"),
 		"file2.txt":               []byte("2"),
 		"file10.txt":              []byte("10"),
 		"Z-last-folder/keep.txt":  []byte("keep"),
