@@ -27,6 +27,27 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	if s.serveFolderDownload(w, r, name) {
 		return
 	}
+	v := listingVariant(r)
+	body, err := s.cache.get(name, st, v)
+	if err != nil {
+		s.statFailed(w, r, name, err)
+		return
+	}
+	setListingHeaders(w.Header(), v, body.etag)
+	if etagMatches(r.Header.Get("If-None-Match"), body.etag) {
+		w.Header().Del("Content-Type")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body.data)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body.data)
+	}
+}
+
+// listingVariant is the rendering a request asks for.
+func listingVariant(r *http.Request) variant {
 	v := variant{format: formatHTML, order: defaultOrder, gzip: acceptsGzip(r.Header.Get("Accept-Encoding"))}
 	if r.URL.RawQuery != "" {
 		q := r.URL.Query()
@@ -38,15 +59,16 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	if v.format == formatHTML && wantsJSON(r) {
 		v.format = formatJSON
 	}
-	body, err := s.cache.get(name, st, v)
-	if err != nil {
-		s.statFailed(w, r, name, err)
-		return
-	}
-	h := w.Header()
+	return v
+}
+
+// setListingHeaders sets the headers of a listing response. The page may
+// only run its own style and script; it is revalidated on every use.
+func setListingHeaders(h http.Header, v variant, etag string) {
 	h.Set("Vary", "Accept, Accept-Encoding")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("ETag", etag)
 	if v.format == formatJSON {
 		h.Set("Content-Type", "application/json")
 	} else {
@@ -56,17 +78,6 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 	}
 	if v.gzip {
 		h.Set("Content-Encoding", "gzip")
-	}
-	h.Set("ETag", body.etag)
-	if etagMatches(r.Header.Get("If-None-Match"), body.etag) {
-		h.Del("Content-Type")
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body.data)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body.data)
 	}
 }
 
