@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,6 +48,7 @@ type Stack struct {
 	card  *exec.Cmd
 	// State is the virtual card's state file: it survives removal.
 	State string
+	bin   string // the built virtual card
 }
 
 // Lock takes the machine-wide lock for the card stack until the test ends.
@@ -158,7 +158,7 @@ func (s *Stack) StopPCSCD() {
 // until pcscd reports it present.
 func (s *Stack) Insert(flags ...string) {
 	s.t.Helper()
-	bin := buildCard(s.t)
+	bin := s.buildCard()
 	log, err := os.OpenFile(filepath.Join(s.dir, "vcard.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		s.t.Fatal(err)
@@ -184,34 +184,23 @@ func (s *Stack) Remove() {
 	waitFor(s.t, "card removed", func() bool { return !cardPresent() })
 }
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-)
-
-// buildCard compiles testdata/vcard once per test binary.
-func buildCard(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := os.MkdirTemp("", "vcard")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "vcard")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./testdata/vcard")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build testdata/vcard: %w: %s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+// buildCard compiles testdata/vcard into the stack's folder, once per
+// stack: the build cache makes it quick, and nothing outlives the test.
+func (s *Stack) buildCard() string {
+	s.t.Helper()
+	if s.bin != "" {
+		return s.bin
 	}
-	return buildPath
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	bin := filepath.Join(s.dir, "vcard")
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/vcard")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("build testdata/vcard: %v: %s", err, out)
+	}
+	s.bin = bin
+	return bin
 }
 
 // waitFor polls cond for up to 15 seconds.
