@@ -6,9 +6,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"example.com/share/sharefs"
@@ -17,19 +19,37 @@ import (
 // sniffLen is how many bytes net/http's content sniffing looks at.
 const sniffLen = 512
 
-// serveFile answers GET and HEAD for a regular file.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry) {
-	f, err := s.view.Open(name)
+// serveFile answers GET and HEAD for an open regular file.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, f sharefs.File) {
+	entry, err := s.openEntry(name, f)
 	if err != nil {
 		s.statFailed(w, r, name, err)
 		return
 	}
-	defer f.Close()
 	if rs, ok := f.(io.ReadSeeker); ok {
 		s.serveSeekable(w, r, name, entry, rs)
 		return
 	}
 	s.serveStream(w, r, name, entry, f)
+}
+
+// openEntry describes an open file. An *os.File describes itself; any
+// other file (an encrypting view's stream, whose size is not the file's)
+// is described by the view.
+func (s *Server) openEntry(name string, f sharefs.File) (sharefs.Entry, error) {
+	osf, ok := f.(*os.File)
+	if !ok {
+		return s.view.Stat(name)
+	}
+	info, err := osf.Stat()
+	if err != nil {
+		return sharefs.Entry{}, fmt.Errorf("stat %q: %w", name, err)
+	}
+	e := sharefs.Entry{Name: path.Base(name), Size: info.Size(), ModTime: info.ModTime()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		e.Inode, e.Dev = st.Ino, uint64(st.Dev)
+	}
+	return e, nil
 }
 
 // setFileHeaders sets the type and what every file response carries.

@@ -158,12 +158,21 @@ func notFound(w http.ResponseWriter) {
 	_, _ = w.Write([]byte(notFoundBody))
 }
 
-// serveGet answers GET and HEAD for folders and files.
+// serveGet answers GET and HEAD for folders and files. A name without a
+// trailing slash is tried as a file first: the answer then describes the
+// very file opened, even if the name is replaced meanwhile.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	name, wantDir, ok := requestName(r)
 	if !ok {
 		notFound(w)
 		return
+	}
+	if !wantDir && name != "" {
+		if f, err := s.view.Open(name); err == nil {
+			defer f.Close()
+			s.serveFile(w, r, name, f)
+			return
+		}
 	}
 	entry, err := s.view.Stat(name)
 	if err != nil {
@@ -175,11 +184,10 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		redirectToFolder(w, r, name)
 	case entry.IsDir:
 		s.serveFolder(w, r, name, entry)
-	case wantDir:
-		// A file asked for as a folder ("/file.txt/") does not exist.
-		notFound(w)
 	default:
-		s.serveFile(w, r, name, entry)
+		// A file asked for as a folder ("/file.txt/"), or one that
+		// could not be opened, does not exist.
+		notFound(w)
 	}
 }
 
