@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -208,5 +209,34 @@ func TestHeaderLimit(t *testing.T) {
 	}
 	if resp, _ := doRequest(t, "GET", ts.URL+"/hello.txt"); resp.StatusCode != 200 {
 		t.Errorf("after an oversized header: %d", resp.StatusCode)
+	}
+}
+
+// TestIdleKeepAliveClosed: a kept-alive connection left idle is closed
+// by the server after the idle time-out.
+func TestIdleKeepAliveClosed(t *testing.T) {
+	ts := startServer(t, shareView(t, fixture.dir, false), func(s *Server) {
+		s.srv.IdleTimeout = time.Second
+	})
+	conn, err := net.DialTimeout("tcp", ts.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /hello.txt HTTP/1.1\r\nHost: %s\r\n\r\n", ts.Addr)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("idle connection: %v, want EOF from the server", err)
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Errorf("closed after %v, before the idle time-out", waited)
 	}
 }
