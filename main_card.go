@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,17 +43,13 @@ func readerFlag(c *cli.Context) string {
 // encryptionView wraps v so that every download is encrypted to the card's
 // key and the --recipient keys; without --encrypt and --recipient it
 // returns v unchanged.
-func encryptionView(c *cli.Context, v sharefs.View) (sharefs.View, error) {
+func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharefs.View, error) {
 	useCard, files := c.Bool("encrypt"), c.StringSlice("recipient")
 	if !useCard && len(files) == 0 {
 		if c.Bool("armor") {
 			return nil, usagef("--armor needs --encrypt or --recipient")
 		}
 		return v, nil
-	}
-	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
-	if err != nil {
-		return nil, err
 	}
 	var keys []*cardcrypt.Key
 	if useCard {

@@ -55,7 +55,7 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer root.Close()
-	view, err := encryptionView(c, root)
+	view, err := encryptionView(c, root, logger)
 	if err != nil {
 		return err
 	}
