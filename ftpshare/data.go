@@ -138,8 +138,7 @@ func (s *session) open() (*net.TCPConn, error) {
 	var err error
 	switch {
 	case ln != nil:
-		// The listener stays reachable through s.data only via its close
-		// below; keep it so close() can interrupt the accept.
+		// Recorded so that ABOR or the session's end stops the wait.
 		s.setData(listenerConn{ln})
 		dc, err = s.accept(ln)
 		ln.Close()

@@ -277,6 +277,25 @@ func TestAbortRunningTransfer(t *testing.T) {
 	c.expect(226, "ABOR") // no transfer running
 }
 
+func TestAbortWhileWaitingForDataConnection(t *testing.T) {
+	addr := startFixture(t)
+	c := dial(t, addr)
+	c.login()
+	c.epsv()
+	// RETR waits for a data connection that never comes; ABOR ends it.
+	if err := c.tp.PrintfLine("RETR hello.txt"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	// The client's 20 s deadline is shorter than the passive port's 60 s
+	// wait: only ABOR can answer in time.
+	c.expect(425, "ABOR")
+	c.expect(226, "")
+	if got := c.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR after ABOR = %q", got)
+	}
+}
+
 func TestAbortWithTelnetBytes(t *testing.T) {
 	addr := startFixture(t)
 	c := dial(t, addr)

@@ -110,8 +110,11 @@ func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
 // transfer opens the data connection, runs send while watching for ABOR,
 // and answers 226 or 426.
 func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(*net.TCPConn) (int64, error)) {
+	// Watch from the start: an ABOR also ends the wait for the client.
+	stop := st.conn.watch(st.stopData)
 	dc, err := st.open()
 	if err != nil {
+		stop()
 		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.reply(425, "Cannot open the data connection.")
 		return
@@ -119,7 +122,6 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 	st.conn.setBusy(true)
 	defer st.conn.setBusy(false)
 	st.conn.reply(150, opening)
-	stop := st.conn.watch(st.stopData)
 	start := time.Now()
 	n, err := send(dc)
 	aborted := stop()
