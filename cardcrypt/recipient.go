@@ -19,7 +19,7 @@ const maxKeyFile = 4 << 20
 func LoadRecipientFile(path string) (*Key, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("recipient key: %w", err)
+		return nil, fmt.Errorf("cannot read the --recipient key file: %w; give an exported public key (gpg --export --armor KEYID > key.asc)", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile))
