@@ -14,9 +14,13 @@ import (
 
 // Bounds of the listing cache. A listing of 10,000 names is a few MiB of
 // HTML, so a handful of huge folders fit, and many ordinary ones.
+const cacheMaxFolders = 64
+
+// cacheMaxBytes bounds the bytes of all cached renderings (a variable so
+// tests can make it small).
+var cacheMaxBytes int64 = 48 << 20
+
 const (
-	cacheMaxFolders = 64
-	cacheMaxBytes   = 48 << 20
 	// watchedMaxAge re-renders even watched folders now and then: a
 	// sub-folder's modification time changes without an event in its
 	// parent.
@@ -185,8 +189,24 @@ func (c *listingCache) body(e *folderEntry, v variant) (*cachedBody, error) {
 		e.bodies[v] = newBody(data)
 		added += int64(len(data))
 	}
-	c.account(e, added)
+	if c.account(e, added) {
+		c.keepOnly(e, v, plainKey)
+	}
 	return e.bodies[v], nil
+}
+
+// keepOnly drops every rendering of e but the two kept, for a folder so
+// big that its variants alone would overflow the cache. Called with e.mu
+// held.
+func (c *listingCache) keepOnly(e *folderEntry, keep, plain variant) {
+	var freed int64
+	for k, b := range e.bodies {
+		if k != keep && k != plain {
+			freed += int64(len(b.data))
+			delete(e.bodies, k)
+		}
+	}
+	c.account(e, -freed)
 }
 
 // render renders one plain variant; called with e.mu held.
@@ -224,17 +244,18 @@ func gzipBytes(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// account adds rendered bytes to the cache's total and evicts others if
-// the total is over its bound.
-func (c *listingCache) account(e *folderEntry, n int64) {
+// account adds rendered bytes to the cache's total and evicts other
+// folders if the total is over its bound. It reports whether it still is.
+func (c *listingCache) account(e *folderEntry, n int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e.removed {
-		return
+		return false
 	}
 	e.size += n
 	c.bytes += n
 	c.evictLocked(e)
+	return c.bytes > cacheMaxBytes
 }
 
 // evictLocked drops least recently used folders, never keep, until the

@@ -158,3 +158,40 @@ func TestListingCacheBounded(t *testing.T) {
 		t.Error("inotify watcher did not start for a sharefs.Dir")
 	}
 }
+
+// TestListingCacheBigFolder: a folder whose renderings alone overflow
+// the byte bound keeps only the one in use.
+func TestListingCacheBigFolder(t *testing.T) {
+	old := cacheMaxBytes
+	cacheMaxBytes = 32 << 10
+	t.Cleanup(func() { cacheMaxBytes = old })
+	dir := t.TempDir()
+	for i := range 300 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%03d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	for _, q := range []string{"", "?sort=size", "?sort=time", "?sort=name&order=desc", "?format=json"} {
+		for _, enc := range []string{"", "gzip"} {
+			resp, body := doRequest(t, "GET", ts.URL+"/"+q, "Accept-Encoding", enc)
+			if resp.StatusCode != 200 || len(body) == 0 {
+				t.Fatalf("%q %q: %d", q, enc, resp.StatusCode)
+			}
+		}
+	}
+	c := ts.cache
+	c.mu.Lock()
+	e := c.folders[""]
+	total := c.bytes
+	c.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var sum int64
+	for _, b := range e.bodies {
+		sum += int64(len(b.data))
+	}
+	if len(e.bodies) > 2 || sum != total {
+		t.Errorf("%d renderings kept (%d bytes), cache counts %d bytes", len(e.bodies), sum, total)
+	}
+}
