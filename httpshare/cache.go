@@ -219,7 +219,7 @@ func (c *listingCache) render(e *folderEntry, v variant) ([]byte, error) {
 		e.readme = renderReadme(c.view, e.name, e.entries, c.log)
 		e.readmeDone = true
 	}
-	p := pageData{dir: e.name, order: v.order, ftpURL: c.ftpURL, readme: e.readme}
+	p := pageData{dir: e.name, order: v.order, ftpURL: c.ftpURL, readme: e.readme, noSums: !sumsAvailable(c.view)}
 	return renderHTML(p, entries), nil
 }
 

@@ -2,9 +2,12 @@ package httpshare
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+
+	"example.com/share/sharefs"
 )
 
 // sumCacheSize bounds the remembered SHA-256 digests (about 100 bytes
@@ -18,29 +21,47 @@ type folderDownload struct {
 	contentType string
 	filename    func(dir string) string
 	inline      bool
-	write       func(s *Server, ctx context.Context, w io.Writer, dir string) error
+	// plainOnly marks a download that means nothing over encrypted
+	// files (digests of messages that differ on every read).
+	plainOnly bool
+	write     func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error
+}
+
+// encrypting is offered by a view that encrypts every file (cardcrypt's
+// view): the server encrypts the folder downloads it builds itself the
+// same way, so nothing leaves in plain text.
+type encrypting interface {
+	Suffix() string
+	EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, error)
+}
+
+// plainSource is an encrypting view that also gives the view it
+// encrypts, so that an archive holds the plain files and is encrypted
+// as a whole. Without it an archive holds the encrypted files.
+type plainSource interface {
+	Plain() sharefs.View
 }
 
 var folderDownloads = []folderDownload{
 	{
 		key: "zip", contentType: "application/zip",
 		filename: func(dir string) string { return archiveName(dir, "zip") },
-		write: func(s *Server, ctx context.Context, w io.Writer, dir string) error {
-			return writeZip(ctx, w, s.view, dir)
+		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+			return writeZip(ctx, w, view, dir)
 		},
 	},
 	{
 		key: "tar.gz", contentType: "application/gzip",
 		filename: func(dir string) string { return archiveName(dir, "tar.gz") },
-		write: func(s *Server, ctx context.Context, w io.Writer, dir string) error {
-			return writeTarGz(ctx, w, s.view, dir)
+		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+			return writeTarGz(ctx, w, view, dir)
 		},
 	},
 	{
-		key: "sha256", contentType: "text/plain; charset=utf-8", inline: true,
+		key: "sha256", contentType: "text/plain; charset=utf-8", inline: true, plainOnly: true,
 		filename: func(string) string { return "SHA256SUMS" },
-		write: func(s *Server, ctx context.Context, w io.Writer, dir string) error {
-			return s.sums.writeSums(ctx, w, s.view, dir)
+		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+			return s.sums.writeSums(ctx, w, view, dir)
 		},
 	},
 }
@@ -64,21 +85,87 @@ func (s *Server) serveFolderDownload(w http.ResponseWriter, r *http.Request, dir
 // streamFolder writes a folder download while reading the folder. Its
 // size is unknown, so it goes out chunked; a failure part way cuts the
 // connection, so the client never takes a truncated archive for whole.
+// Behind an encrypting view the download is encrypted as one message.
 func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string, d folderDownload) {
+	view, enc := s.view, encryptingOf(s.view)
+	name, ctype, inline := d.filename(dir), d.contentType, d.inline
+	if enc != nil {
+		ps, ok := s.view.(plainSource)
+		if ok {
+			view = ps.Plain()
+		} else if d.plainOnly {
+			notFound(w)
+			return
+		}
+		ctype, inline = encryptedType(enc.Suffix()), false
+	}
 	h := w.Header()
-	h.Set("Content-Type", d.contentType)
+	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Disposition", contentDisposition(d.inline, d.filename(dir)))
+	h.Set("Content-Disposition", contentDisposition(inline, downloadName(name, enc)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
-	if err := d.write(s, r.Context(), w, dir); err != nil {
+	if err := s.writeFolder(r.Context(), w, view, dir, name, d, enc); err != nil {
 		s.log.Warn("folder download failed", "path", dir, "kind", d.key, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// writeFolder writes the download to w, through encryption when enc is
+// set; the message then carries the plain file name.
+func (s *Server) writeFolder(ctx context.Context, w io.Writer, view sharefs.View, dir, name string, d folderDownload, enc encrypting) error {
+	if enc == nil {
+		return d.write(s, ctx, w, view, dir)
+	}
+	msg, err := enc.EncryptTo(w, name, -1)
+	if err != nil {
+		return fmt.Errorf("encrypt %s: %w", name, err)
+	}
+	if err := d.write(s, ctx, msg, view, dir); err != nil {
+		return err
+	}
+	if err := msg.Close(); err != nil {
+		return fmt.Errorf("finish encrypted %s: %w", name, err)
+	}
+	return nil
+}
+
+// sumsAvailable reports whether the view can give SHA256SUMS: digests
+// of encrypted files, different on every read, would mean nothing.
+func sumsAvailable(v sharefs.View) bool {
+	if encryptingOf(v) == nil {
+		return true
+	}
+	_, ok := v.(plainSource)
+	return ok
+}
+
+// encryptingOf is the view's encryption, or nil.
+func encryptingOf(v sharefs.View) encrypting {
+	if enc, ok := v.(encrypting); ok {
+		return enc
+	}
+	return nil
+}
+
+// downloadName is the name the client saves a download under.
+func downloadName(name string, enc encrypting) string {
+	if enc == nil {
+		return name
+	}
+	return name + enc.Suffix()
+}
+
+// encryptedType is the Content-Type of an encrypted download.
+func encryptedType(suffix string) string {
+	if suffix == ".asc" {
+		return "application/pgp-encrypted"
+	}
+	return "application/octet-stream"
 }
 
 // contentDisposition names the download; FormatMediaType encodes names

@@ -50,6 +50,7 @@ type pageData struct {
 	order  listOrder
 	ftpURL string
 	readme []byte // rendered, safe HTML; nil for none
+	noSums bool   // the view cannot give SHA256SUMS
 }
 
 // renderHTML renders the HTML listing page of folder dir.
@@ -62,7 +63,7 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
 	writeCrumbs(&b, p.dir)
-	b.WriteString(folderActions)
+	writeFolderActions(&b, !p.noSums)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
 	writeSortHeader(&b, p.order, "name", "n", "Name")
@@ -140,9 +141,15 @@ func writeCrumbs(b *bytes.Buffer, dir string) {
 	b.WriteString("</nav></header>\n")
 }
 
-// folderActions is the line under the breadcrumbs offering the whole
-// folder as one download.
-const folderActions = `<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a> <a href="?sha256">SHA256SUMS</a></p>` + "\n"
+// writeFolderActions writes the line under the breadcrumbs that offers
+// the whole folder as one download.
+func writeFolderActions(b *bytes.Buffer, sums bool) {
+	b.WriteString(`<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a>`)
+	if sums {
+		b.WriteString(` <a href="?sha256">SHA256SUMS</a>`)
+	}
+	b.WriteString("</p>\n")
+}
 
 // writeRow writes one table row. The link is relative to the folder and
 // percent-encoded byte for byte; the text is the escaped display name.
