@@ -207,6 +207,14 @@ func TestFooterCommandsWork(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "sub dir.zip")); err != nil {
 		t.Errorf("curl -OJ saved no sub dir.zip: %v", err)
 	}
+	// The folder's SHA256SUMS verifies the mirror.
+	_, sums := doRequest(t, "GET", ts.URL+"/sub%20dir/?sha256")
+	check := exec.Command(testutil.NeedTool(t, "sha256sum"), "-c", "--strict", "-")
+	check.Dir = filepath.Join(work, "sub dir")
+	check.Stdin = strings.NewReader(string(sums))
+	if out, err := check.CombinedOutput(); err != nil || strings.Count(string(out), ": OK") != 2 {
+		t.Errorf("sha256sum -c on the mirror: %v\n%s", err, out)
+	}
 	// Nothing else: no pages, no sorted or archive variants.
 	_ = filepath.WalkDir(work, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.ContainsAny(filepath.Base(p), "?=") || strings.HasPrefix(filepath.Base(p), "index.html")) {
