@@ -3,8 +3,11 @@ package httpshare
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -194,4 +197,71 @@ func TestListingCacheBigFolder(t *testing.T) {
 	if len(e.bodies) > 2 || sum != total {
 		t.Errorf("%d renderings kept (%d bytes), cache counts %d bytes", len(e.bodies), sum, total)
 	}
+}
+
+// TestListingCacheUnderChange: concurrent listings (all variants) while
+// the folder changes always answer whole, current-enough pages; run
+// with -race this also checks the cache's locking.
+func TestListingCacheUnderChange(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, shareView(t, dir, false), nil)
+	stop := make(chan struct{})
+	changed := make(chan struct{})
+	go func() {
+		defer close(changed)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := filepath.Join(dir, fmt.Sprintf("f%d.txt", i%20))
+			if i%3 == 2 {
+				_ = os.Remove(p) // may be gone already
+			} else {
+				_ = os.WriteFile(p, []byte("x"), 0o644)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	queries := []string{"", "?sort=size", "?format=json", "?sort=time&order=desc"}
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				q := queries[(g+i)%len(queries)]
+				req, _ := http.NewRequest("GET", ts.URL+"/"+q, nil)
+				if i%2 == 0 {
+					req.Header.Set("Accept-Encoding", "gzip")
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || int64(len(body)) != resp.ContentLength {
+					errs <- fmt.Sprintf("%s: %d, %d of %d bytes, %v", q, resp.StatusCode, len(body), resp.ContentLength, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-changed
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	// Once the changes stop, the listing shows the folder as it is.
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ts.URL+"/", "the final state", func(m map[string]int64) bool { return len(m) == len(entries) })
 }
