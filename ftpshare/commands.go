@@ -78,13 +78,14 @@ func wrapped(name string, inner ftp.Command) command {
 // data connection is used.
 var writeCommands = []string{
 	"STOR", "APPE", "STOU", "DELE", "RMD", "XRMD", "MKD", "XMKD",
-	"RNFR", "RNTO", "SITE", "ALLO", "SMNT",
+	"RNFR", "RNTO", "ALLO", "SMNT",
 }
 
-// unsupported are commands goftp knows but this server does not offer:
-// LPRT would bypass the PORT checks; the security ones need TLS.
+// unsupported are commands this server does not offer: SITE (CHMOD and
+// the like change files), LPRT would bypass the PORT checks, the security
+// ones need TLS.
 var unsupported = []string{
-	"LPRT", "LPSV", "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT", "REIN",
+	"SITE", "LPRT", "LPSV", "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT", "REIN",
 }
 
 // commandTable builds the command table from a copy of goftp's.
