@@ -448,3 +448,19 @@ func TestPassivePortClosedWhenUsedOrUnused(t *testing.T) {
 	}
 	c.expect(425, "RETR hello.txt")
 }
+
+func TestStalledDataConnectionDropped(t *testing.T) {
+	srv, err := New(openView(t), Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.stall = 500 * time.Millisecond
+	addr := serve(t, srv, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	dc := dialData(t, c.epsv())
+	defer dc.Close()
+	c.expect(150, "RETR huge.bin") // never read: the send stalls
+	c.expect(426, "")
+	c.expect(200, "NOOP")
+}

@@ -56,6 +56,7 @@ type Server struct {
 	public   netip.Addr // IPv4 to announce in PASV, if set
 	idle     time.Duration
 	pasvWait time.Duration // how long a passive port waits for the client
+	stall    time.Duration // how long a data connection may make no progress
 	maxConns int
 	maxPerIP int
 	log      *slog.Logger
@@ -79,6 +80,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		view:      view,
 		idle:      orDefault(opts.IdleTimeout, defaultIdle),
 		pasvWait:  pasvTimeout,
+		stall:     max(orDefault(opts.IdleTimeout, defaultIdle), minStall),
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
 		log:       opts.Logger,

@@ -75,7 +75,7 @@ func seekTo(f sharefs.File, offset, size int64) error {
 // the operating system, by copying otherwise. The stall deadline is
 // renewed as data moves, so a client that stops reading is dropped.
 func (s *Server) send(dc *net.TCPConn, f sharefs.File) (int64, error) {
-	stall := max(s.idle, minStall)
+	stall := s.stall
 	if osf, ok := f.(*os.File); ok {
 		var total int64
 		for {
@@ -146,7 +146,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, line func(sharefs.Entry) string) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
 		func(dc *net.TCPConn) (int64, error) {
-			cw := &countWriter{w: stallWriter{dc, max(s.idle, minStall)}}
+			cw := &countWriter{w: stallWriter{dc, s.stall}}
 			bw := bufio.NewWriterSize(cw, 16<<10)
 			for _, e := range entries {
 				if _, err := bw.WriteString(line(e)); err != nil {
