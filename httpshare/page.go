@@ -56,7 +56,7 @@ type pageData struct {
 // renderHTML renders the HTML listing page of folder dir.
 func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	var b bytes.Buffer
-	b.Grow(4096 + len(entries)*220 + len(p.readme))
+	b.Grow(8192 + len(entries)*rowBytes + len(p.readme) + len(pageCSS) + len(pageJS))
 	title := html.EscapeString(displayName("/" + p.dir))
 	b.WriteString("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
@@ -94,8 +94,12 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString("</main>\n")
 	writeFooter(&b, p, dirs, files)
 	fmt.Fprintf(&b, "<script>%s</script>\n</body></html>\n", pageJS)
-	return b.Bytes()
+	// The page stays cached: keep no spare capacity.
+	return bytes.Clone(b.Bytes())
 }
+
+// rowBytes is about what one row of the page takes, names aside.
+const rowBytes = 240
 
 // writeSortHeader writes one column header: a link that sorts by the
 // column, or reverses the order if it is sorted by it already.
@@ -166,9 +170,10 @@ func writeRow(b *bytes.Buffer, e sharefs.Entry) {
 			b.WriteString("<td class=\"s\" title=\"size unknown\">?</td>")
 		}
 	}
+	// The script shows the time relative, with this absolute one on hover.
 	t := e.ModTime
-	fmt.Fprintf(b, "<td class=\"m\"><time datetime=\"%s\" title=\"%s\">%s</time></td></tr>\n",
-		t.UTC().Format(time.RFC3339), t.Format("2006-01-02 15:04:05 MST"), t.Format("2006-01-02 15:04"))
+	fmt.Fprintf(b, "<td class=\"m\"><time datetime=\"%s\">%s</time></td></tr>\n",
+		t.UTC().Format(time.RFC3339), t.Format("2006-01-02 15:04"))
 }
 
 // kinds maps file extensions to the badge a row shows.
