@@ -59,7 +59,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1000, 800),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
@@ -74,7 +74,7 @@ func newBrowser(t *testing.T) context.Context {
 }
 
 // stepTimeout bounds one browser step, so a broken page fails fast.
-const stepTimeout = 20 * time.Second
+const stepTimeout = 60 * time.Second
 
 // consoleLog gathers what the page writes to the console.
 type consoleLog struct {
