@@ -3,7 +3,6 @@ package cardcrypt
 import (
 	"bytes"
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
@@ -245,24 +244,28 @@ func (m *message) Close() error {
 // 5.13), and hashes the same plaintext for the modification detection
 // code. Encryption and hashing of large writes run on two cores.
 type cfbWriter struct {
-	w     io.Writer
-	block cipher.Block
-	fb    [aes.BlockSize]byte // feedback: the last ciphertext block
-	used  int                 // bytes of fb's keystream already consumed
-	ks    [aes.BlockSize]byte // keystream block: E(fb)
-	mdc   hash.Hash
-	buf   []byte
+	w    io.Writer
+	aes  *cfbCipher
+	reg  [aes.BlockSize]byte // E(last ciphertext block), overwritten by the next ciphertext as it is made
+	used int                 // bytes of reg already turned into ciphertext
+	mdc  hash.Hash
+	buf  []byte // ciphertext on its way to w; grows up to maxWrite
 }
 
 // parallelHash is the write size from which hashing runs concurrently.
 const parallelHash = 16 << 10
 
+// maxWrite is the most ciphertext a cfbWriter hands to its writer at once:
+// large enough that system calls and per-call costs vanish next to the
+// encryption, small enough for many downloads at once.
+const maxWrite = 128 << 10
+
 func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
-	block, err := aes.NewCipher(key)
+	ci, err := newCFBCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	c := &cfbWriter{w: w, block: block, used: aes.BlockSize, mdc: sha1.New(), buf: make([]byte, 32<<10)}
+	c := &cfbWriter{w: w, aes: ci, used: aes.BlockSize, mdc: sha1.New()}
 	prefix := make([]byte, cfbPrefixSize)
 	if _, err := rand.Read(prefix[:aes.BlockSize]); err != nil {
 		return nil, err
@@ -279,6 +282,8 @@ func (c *cfbWriter) Write(p []byte) (int, error) {
 		c.mdc.Write(p)
 		return c.encrypt(p)
 	}
+	// SHA-1 is about twice as fast as the (serial) CFB encryption, so the
+	// hash is always done first; the wait below is only a join.
 	done := make(chan struct{})
 	go func() {
 		c.mdc.Write(p)
@@ -291,6 +296,10 @@ func (c *cfbWriter) Write(p []byte) (int, error) {
 
 // encrypt writes the CFB encryption of p.
 func (c *cfbWriter) encrypt(p []byte) (int, error) {
+	if want := min(len(p), maxWrite); len(c.buf) < want {
+		// As large as the largest write so far: small files keep small buffers.
+		c.buf = make([]byte, max(want, 512))
+	}
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), len(c.buf))
@@ -306,22 +315,23 @@ func (c *cfbWriter) encrypt(p []byte) (int, error) {
 
 // xor encrypts src into dst, carrying partial blocks across calls.
 func (c *cfbWriter) xor(dst, src []byte) {
-	for len(src) > 0 {
-		if c.used == aes.BlockSize {
-			c.block.Encrypt(c.ks[:], c.fb[:])
-			c.used = 0
-		}
-		if c.used == 0 && len(src) >= aes.BlockSize { // whole block: the fast path
-			subtle.XORBytes(dst[:aes.BlockSize], src[:aes.BlockSize], c.ks[:])
-			copy(c.fb[:], dst[:aes.BlockSize])
-			c.used = aes.BlockSize
-			dst, src = dst[aes.BlockSize:], src[aes.BlockSize:]
-			continue
-		}
-		n := subtle.XORBytes(dst, src, c.ks[c.used:])
-		copy(c.fb[c.used:], dst[:n])
-		c.used += n
+	// The rest of a block begun by an earlier call.
+	for c.used < aes.BlockSize && len(src) > 0 {
+		c.reg[c.used] ^= src[0]
+		dst[0] = c.reg[c.used]
+		c.used++
+		dst, src = dst[1:], src[1:]
+	}
+	// Whole blocks: the fast path.
+	if n := len(src) &^ (aes.BlockSize - 1); n > 0 {
+		c.aes.encryptBlocks(&c.reg, dst[:n], src[:n])
 		dst, src = dst[n:], src[n:]
+	}
+	// The start of a block the next call finishes.
+	if len(src) > 0 {
+		c.aes.encrypt(&c.reg)
+		c.used = subtle.XORBytes(dst, src, c.reg[:])
+		copy(c.reg[:], dst[:c.used])
 	}
 }
 

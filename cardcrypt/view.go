@@ -102,7 +102,9 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &stream{f: f, name: plain.Name, chunk: make([]byte, streamChunk)}
+	// A small file gets a buffer its size (plus one byte to see the end
+	// in one read): many downloads of small files stay small.
+	r := &stream{f: f, name: plain.Name, chunk: make([]byte, min(max(plain.Size+1, 512), streamChunk))}
 	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
 	if err != nil {
 		f.Close()
@@ -111,28 +113,77 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	return r, nil
 }
 
-// streamChunk is how much plaintext a stream encrypts at a time.
-const streamChunk = 64 << 10
+// streamChunk is how much plaintext a stream encrypts at a time: with
+// maxWrite, the size of the reads from the file and of the writes to the
+// connection.
+const streamChunk = maxWrite
 
 // stream is an encrypted file being read: each Read encrypts the next
-// chunk of plaintext into out, then hands out what is ready.
+// chunk of plaintext into out, then hands out what is ready. WriteTo
+// (which io.Copy prefers) encrypts straight to its writer instead.
 type stream struct {
 	f     sharefs.File
 	name  string
 	msg   io.WriteCloser
-	out   bytes.Buffer
+	out   sink
 	chunk []byte
 	err   error // sticky: io.EOF once the message is complete
 }
 
+// sink is where a stream's message goes: the buffer Read hands out from,
+// or during WriteTo the writer itself.
+type sink struct {
+	buf bytes.Buffer
+	to  io.Writer // set during WriteTo
+	n   int64     // bytes written to to
+	err error     // the first error of to
+}
+
+func (k *sink) Write(p []byte) (int, error) {
+	if k.to == nil {
+		return k.buf.Write(p)
+	}
+	n, err := k.to.Write(p)
+	k.n += int64(n)
+	if err != nil && k.err == nil {
+		k.err = err
+	}
+	return n, err
+}
+
 func (s *stream) Read(p []byte) (int, error) {
-	for s.out.Len() == 0 && s.err == nil {
+	for s.out.buf.Len() == 0 && s.err == nil {
 		s.fill()
 	}
-	if s.out.Len() > 0 {
-		return s.out.Read(p)
+	if s.out.buf.Len() > 0 {
+		return s.out.buf.Read(p)
 	}
 	return 0, s.err
+}
+
+// WriteTo encrypts the rest of the file to w, each chunk's ciphertext
+// written as it is made: no copy through Read's buffer, and writes of
+// maxWrite bytes. An error of w is returned as it is.
+func (s *stream) WriteTo(w io.Writer) (int64, error) {
+	total, err := s.out.buf.WriteTo(w)
+	if err != nil {
+		s.err = err
+		return total, err
+	}
+	s.out.to, s.out.n, s.out.err = w, 0, nil
+	for s.err == nil {
+		s.fill()
+	}
+	total += s.out.n
+	werr := s.out.err
+	s.out.to = nil
+	switch {
+	case werr != nil:
+		return total, werr
+	case s.err == io.EOF:
+		return total, nil
+	}
+	return total, s.err
 }
 
 // fill encrypts the next chunk, or ends the message at the end of the file.
@@ -162,7 +213,7 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.err = errClosed
-	s.out = bytes.Buffer{}
+	s.out = sink{}
 	return s.f.Close()
 }
 

@@ -154,3 +154,108 @@ func TestConcurrentDownloads(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteTo checks the path io.Copy takes: WriteTo alone, and WriteTo
+// after a Read has left part of a chunk buffered, binary and armored,
+// give the announced size and decrypt to the file.
+func TestWriteTo(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("w@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want := make([]byte, 3*streamChunk+12345)
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), want, 0o644)
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	for _, armor := range []bool{false, true} {
+		e, _ := NewEncryptor([]*Key{key}, armor)
+		v := e.View(inner)
+		ent, err := v.Stat("f" + e.Suffix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, first := range []int{0, 1, 100} {
+			f, err := v.Open("f" + e.Suffix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msg bytes.Buffer
+			if _, err := io.CopyN(&msg, readerOnly{f}, int64(first)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := f.(io.WriterTo).WriteTo(&msg)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(first)+n != ent.Size || int64(msg.Len()) != ent.Size {
+				t.Fatalf("armor=%v, %d bytes read first: WriteTo said %d, wrote %d in all, want %d", armor, first, n, msg.Len(), ent.Size)
+			}
+			if got := g.decrypt(msg.Bytes()); !bytes.Equal(got, want) {
+				t.Fatalf("armor=%v, %d bytes read first: message does not decrypt to the file", armor, first)
+			}
+		}
+	}
+}
+
+// TestWriteToFailingWriter: an error of the writer comes back as it is,
+// and the stream stays failed.
+func TestWriteToFailingWriter(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("x@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), make([]byte, 1<<20), 0o644)
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	e, _ := NewEncryptor([]*Key{key}, false)
+	f, err := e.View(inner).Open("f.gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gone := errors.New("client gone")
+	w := &failAfter{n: 300_000, err: gone}
+	n, err := f.(io.WriterTo).WriteTo(w)
+	if !errors.Is(err, gone) {
+		t.Fatalf("WriteTo = %d, %v; want the writer's error", n, err)
+	}
+	if n != w.written {
+		t.Errorf("WriteTo counted %d bytes, the writer took %d", n, w.written)
+	}
+	if _, err := f.Read(make([]byte, 10)); err == nil || err == io.EOF {
+		t.Errorf("Read after a failed WriteTo = %v, want an error", err)
+	}
+}
+
+// failAfter takes n bytes, then fails.
+type failAfter struct {
+	n, written int64
+	err        error
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if w.written+int64(len(p)) > w.n {
+		k := w.n - w.written
+		w.written = w.n
+		return int(k), w.err
+	}
+	w.written += int64(len(p))
+	return len(p), nil
+}
+
+// readerOnly hides WriteTo, as a copy through a buffer would.
+type readerOnly struct{ io.Reader }
