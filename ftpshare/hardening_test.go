@@ -464,3 +464,27 @@ func TestStalledDataConnectionDropped(t *testing.T) {
 	c.expect(426, "")
 	c.expect(200, "NOOP")
 }
+
+func TestTransferLongerThanIdleTimeout(t *testing.T) {
+	_, addr := start(t, openView(t), Options{IdleTimeout: 300 * time.Millisecond}, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	dc := dialData(t, c.epsv())
+	defer dc.Close()
+	c.expect(150, "RETR huge.bin")
+	var total int64
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := io.ReadFull(dc, buf)
+		total += int64(n)
+		if err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // about 1.3 s in all
+	}
+	c.expect(226, "") // the control connection was not idle: a transfer ran
+	if total != 64<<20 {
+		t.Errorf("got %d bytes, want %d", total, 64<<20)
+	}
+	c.expect(200, "NOOP")
+}
