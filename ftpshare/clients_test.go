@@ -181,6 +181,31 @@ func TestLftpMirror(t *testing.T) {
 	}
 }
 
+// TestLftpParallelGet has lftp fetch one file in pieces over parallel
+// sessions, each resuming (REST) at its own offset.
+func TestLftpParallelGet(t *testing.T) {
+	testutil.NeedTool(t, "lftp")
+	addr := startFixture(t)
+	host, port, _ := net.SplitHostPort(addr)
+	out := filepath.Join(t.TempDir(), "big.bin")
+	script := strings.Join([]string{
+		"set net:timeout 10", "set net:max-retries 2", "set net:reconnect-interval-base 1",
+		"set cmd:fail-exit yes", "set pget:min-chunk-size 64k", "set net:limit-rate 2000000",
+		"open -u anonymous,test@ -p " + port + " " + host,
+		"pget -n 4 big.bin -o " + out,
+	}, "; ")
+	if _, err := run(t, "lftp", "-c", script); err != nil {
+		t.Fatalf("lftp pget: %v", err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, visibleFiles["big.bin"]) {
+		t.Errorf("pget -n 4: %d bytes, want the %d of big.bin", len(got), len(visibleFiles["big.bin"]))
+	}
+}
+
 // readTree returns the files under root with their contents.
 func readTree(t *testing.T, root string) map[string][]byte {
 	t.Helper()
