@@ -2,8 +2,15 @@
 
 package cardcrypt
 
-const useAESNI = false
+const (
+	useAESNI    = false
+	useStitched = false
+)
 
 func cfbEncryptAESNI(xk *[240]byte, reg *[16]byte, dst, src *byte, blocks int) {
+	panic("cardcrypt: no assembly CFB loop on this platform")
+}
+
+func cfbSHA1AESNI(xk *[240]byte, reg *[16]byte, h *[5]uint32, dst, src *byte, chunks int) {
 	panic("cardcrypt: no assembly CFB loop on this platform")
 }

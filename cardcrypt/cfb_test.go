@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha1"
 	mrand "math/rand/v2"
 	"testing"
 )
@@ -92,5 +93,85 @@ func BenchmarkCFBLoop(b *testing.B) {
 				ci.encryptBlocks(&reg, buf, buf)
 			}
 		})
+	}
+}
+
+// TestSHA1State compares the SHA-1 of the stitched path's bookkeeping
+// (the portable compression function, padding) with crypto/sha1 over
+// lengths around the block and padding boundaries, in pieces.
+func TestSHA1State(t *testing.T) {
+	data := make([]byte, 1000)
+	rand.Read(data)
+	for n := range len(data) {
+		if n > 200 && n%61 != 0 {
+			continue
+		}
+		s := newSHA1State()
+		for p := data[:n]; len(p) > 0; {
+			k := min(len(p), 1+mrand.IntN(100))
+			s.Write(p[:k])
+			p = p[k:]
+		}
+		want := sha1.Sum(data[:n])
+		if got := s.Sum(nil); !bytes.Equal(got, want[:]) {
+			t.Fatalf("%d bytes: SHA-1 %x, want %x", n, got, want)
+		}
+	}
+}
+
+// TestCFBWriterHashes checks both the ciphertext and the MDC hash of the
+// CFB writer against crypto/cipher and crypto/sha1, over writes of random
+// sizes that put the 64-byte blocks at every offset: the stitched loop
+// where the CPU has it, else the portable paths.
+func TestCFBWriterHashes(t *testing.T) {
+	if !useStitched {
+		t.Log("no SHA instructions: the portable paths are tested")
+	}
+	for range 20 {
+		key := make([]byte, 32)
+		rand.Read(key)
+		var out bytes.Buffer
+		c, err := newCFBWriter(&out, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := make([]byte, mrand.IntN(600_000))
+		rand.Read(plain)
+		for p := plain; len(p) > 0; {
+			k := min(len(p), mrand.IntN(200_000)+1)
+			if mrand.IntN(3) == 0 {
+				k = min(len(p), mrand.IntN(70)+1)
+			}
+			c.Write(p[:k])
+			p = p[k:]
+		}
+		block, _ := aes.NewCipher(key)
+		got := make([]byte, out.Len())
+		cipher.NewCFBDecrypter(block, make([]byte, aes.BlockSize)).XORKeyStream(got, out.Bytes())
+		if !bytes.Equal(got[cfbPrefixSize:], plain) {
+			t.Fatalf("%d bytes: ciphertext does not decrypt with crypto/cipher", len(plain))
+		}
+		want := sha1.Sum(got)
+		if sum := c.mdc.Sum(nil); !bytes.Equal(sum, want[:]) {
+			t.Fatalf("%d bytes: MDC hash %x, want %x", len(plain), sum, want)
+		}
+	}
+}
+
+// BenchmarkCFBSHA1Loop measures the stitched loop: encryption and the
+// MDC hash of the same bytes.
+func BenchmarkCFBSHA1Loop(b *testing.B) {
+	if !useStitched {
+		b.Skip("no SHA instructions")
+	}
+	key := make([]byte, 32)
+	ci, _ := newCFBCipher(key)
+	s := newSHA1State()
+	src := make([]byte, 128<<10)
+	dst := make([]byte, len(src))
+	var reg [aes.BlockSize]byte
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		cfbSHA1AESNI(ci.xk, &reg, &s.h, &dst[0], &src[0], len(src)/64)
 	}
 }

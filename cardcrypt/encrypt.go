@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 
@@ -248,8 +247,13 @@ type cfbWriter struct {
 	aes  *cfbCipher
 	reg  [aes.BlockSize]byte // E(last ciphertext block), overwritten by the next ciphertext as it is made
 	used int                 // bytes of reg already turned into ciphertext
-	mdc  hash.Hash
-	buf  []byte // ciphertext on its way to w; grows up to maxWrite
+	mdc  interface {
+		io.Writer
+		Sum([]byte) []byte
+	}
+	sha *sha1State // where the CPU can, the hash done in the CFB loop (then mdc is sha)
+	off int64      // bytes encrypted, with sha: where the 64-byte blocks begin
+	buf []byte     // ciphertext on its way to w; grows up to maxWrite
 }
 
 // parallelHash is the write size from which hashing runs concurrently.
@@ -265,7 +269,13 @@ func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cfbWriter{w: w, aes: ci, used: aes.BlockSize, mdc: sha1.New()}
+	c := &cfbWriter{w: w, aes: ci, used: aes.BlockSize}
+	if useStitched && ci.xk != nil {
+		c.sha = newSHA1State()
+		c.mdc = c.sha
+	} else {
+		c.mdc = sha1.New()
+	}
 	prefix := make([]byte, cfbPrefixSize)
 	if _, err := rand.Read(prefix[:aes.BlockSize]); err != nil {
 		return nil, err
@@ -278,9 +288,12 @@ func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
 }
 
 func (c *cfbWriter) Write(p []byte) (int, error) {
+	if c.sha != nil {
+		return c.encrypt(p, true)
+	}
 	if len(p) < parallelHash {
 		c.mdc.Write(p)
-		return c.encrypt(p)
+		return c.encrypt(p, false)
 	}
 	// SHA-1 is about twice as fast as the (serial) CFB encryption, so the
 	// hash is always done first; the wait below is only a join.
@@ -289,13 +302,14 @@ func (c *cfbWriter) Write(p []byte) (int, error) {
 		c.mdc.Write(p)
 		close(done)
 	}()
-	n, err := c.encrypt(p)
+	n, err := c.encrypt(p, false)
 	<-done
 	return n, err
 }
 
-// encrypt writes the CFB encryption of p.
-func (c *cfbWriter) encrypt(p []byte) (int, error) {
+// encrypt writes the CFB encryption of p, hashing p too with hash (which
+// needs sha).
+func (c *cfbWriter) encrypt(p []byte, hash bool) (int, error) {
 	if want := min(len(p), maxWrite); len(c.buf) < want {
 		// As large as the largest write so far: small files keep small buffers.
 		c.buf = make([]byte, max(want, 512))
@@ -303,7 +317,11 @@ func (c *cfbWriter) encrypt(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		n := min(len(p), len(c.buf))
-		c.xor(c.buf[:n], p[:n])
+		if hash {
+			c.xorHash(c.buf[:n], p[:n])
+		} else {
+			c.xor(c.buf[:n], p[:n])
+		}
 		if _, err := c.w.Write(c.buf[:n]); err != nil {
 			return written, err
 		}
@@ -335,11 +353,45 @@ func (c *cfbWriter) xor(dst, src []byte) {
 	}
 }
 
+// xorHash is xor that also hashes src into sha. Whole 64-byte blocks of
+// the stream are blocks of both SHA-1 and AES, and go through the
+// stitched loop; bytes before and after them through the portable paths.
+func (c *cfbWriter) xorHash(dst, src []byte) {
+	if k := min(len(src), int(-c.off&63)); k > 0 {
+		c.sha.Write(src[:k])
+		c.xor(dst[:k], src[:k])
+		c.off += int64(k)
+		dst, src = dst[k:], src[k:]
+	}
+	if n := len(src) &^ 63; n > 0 {
+		// Here off is a multiple of 64: the hash has no partial block and
+		// the CFB register is used up.
+		cfbSHA1AESNI(c.aes.xk, &c.reg, &c.sha.h, &dst[0], &src[0], n/64)
+		c.sha.len += uint64(n)
+		c.off += int64(n)
+		dst, src = dst[n:], src[n:]
+	}
+	if len(src) > 0 {
+		c.sha.Write(src)
+		c.xor(dst, src)
+		c.off += int64(len(src))
+	}
+}
+
 // writeMDC appends the modification detection code packet: its header is
 // hashed, then the hash itself is written.
 func (c *cfbWriter) writeMDC() error {
 	head := []byte{0xD3, sha1.Size}
-	c.mdc.Write(head)
-	_, err := c.encrypt(append(head, c.mdc.Sum(nil)...))
+	if c.sha != nil {
+		if _, err := c.encrypt(head, true); err != nil {
+			return err
+		}
+	} else {
+		c.mdc.Write(head)
+		if _, err := c.encrypt(head, false); err != nil {
+			return err
+		}
+	}
+	_, err := c.encrypt(c.mdc.Sum(nil), false)
 	return err
 }
