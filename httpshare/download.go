@@ -26,6 +26,18 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, 
 		s.statFailed(w, r, name, err)
 		return
 	}
+	if cacheable(f, entry) {
+		if sf, err := readSmall(name, f, entry); err == nil {
+			s.small.put(name, sf)
+			serveSmall(w, r, name, sf)
+			return
+		}
+		// Shorter than it was a moment ago: serve what is there now.
+		if _, err := f.(io.Seeker).Seek(0, io.SeekStart); err != nil {
+			s.statFailed(w, r, name, err)
+			return
+		}
+	}
 	if rs, ok := f.(io.ReadSeeker); ok {
 		s.serveSeekable(w, r, name, entry, rs)
 		return
@@ -84,12 +96,7 @@ func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name stri
 		s.sendWhole(w, r, name, entry, rs)
 		return
 	}
-	if !dropEmptySuffixes(r) {
-		h.Set("Content-Range", "bytes */"+strconv.FormatInt(entry.Size, 10))
-		http.Error(w, "416 requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
-		return
-	}
-	http.ServeContent(w, r, path.Base(name), entry.ModTime, rs)
+	serveContent(w, r, name, entry, rs)
 }
 
 // isPlainGet reports a GET without ranges or preconditions, which is

@@ -34,6 +34,7 @@ type Server struct {
 	srv    *http.Server
 	cache  *listingCache
 	sums   *sumCache
+	small  *smallCache
 
 	closeOnce sync.Once
 }
@@ -58,6 +59,7 @@ func New(view sharefs.View, opts Options) *Server {
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPURL)
 	s.sums = newSumCache(sumCacheSize)
+	s.small = newSmallCache()
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -158,21 +160,12 @@ func notFound(w http.ResponseWriter) {
 	_, _ = w.Write([]byte(notFoundBody))
 }
 
-// serveGet answers GET and HEAD for folders and files. A name without a
-// trailing slash is tried as a file first: the answer then describes the
-// very file opened, even if the name is replaced meanwhile.
+// serveGet answers GET and HEAD for folders and files.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	name, wantDir, ok := requestName(r)
 	if !ok {
 		notFound(w)
 		return
-	}
-	if !wantDir && name != "" {
-		if f, err := s.view.Open(name); err == nil {
-			defer f.Close()
-			s.serveFile(w, r, name, f)
-			return
-		}
 	}
 	entry, err := s.view.Stat(name)
 	if err != nil {
@@ -184,11 +177,30 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		redirectToFolder(w, r, name)
 	case entry.IsDir:
 		s.serveFolder(w, r, name, entry)
-	default:
-		// A file asked for as a folder ("/file.txt/"), or one that
-		// could not be opened, does not exist.
+	case wantDir:
+		// A file asked for as a folder ("/file.txt/") does not exist.
 		notFound(w)
+	default:
+		s.serveNamedFile(w, r, name, entry)
 	}
+}
+
+// serveNamedFile answers for the file name, seen as entry: from memory
+// if it is a small file read before and unchanged since, otherwise from
+// the file opened, whose own description then makes the headers, so they
+// match the body even if the name was replaced meanwhile.
+func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry) {
+	if sf := s.small.get(name, entry); sf != nil {
+		serveSmall(w, r, name, sf)
+		return
+	}
+	f, err := s.view.Open(name)
+	if err != nil {
+		s.statFailed(w, r, name, err)
+		return
+	}
+	defer f.Close()
+	s.serveFile(w, r, name, f)
 }
 
 // statFailed answers a failed Stat: 404 for anything the view does not
