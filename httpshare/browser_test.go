@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -43,7 +44,7 @@ func browserFolder(t *testing.T) string {
 
 // newBrowser starts headless Chromium for the test, with a fresh profile
 // and nothing that phones home.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	chromium := testutil.NeedTool(t, "chromium")
 	opts := []chromedp.ExecAllocatorOption{
@@ -59,6 +60,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1000, 800),
 	}
+	opts = append(opts, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
@@ -197,6 +199,18 @@ func TestBrowserWithScript(t *testing.T) {
 	if f := run(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.textContent`)); f != "emoji 🎉 #1?.txt" {
 		t.Errorf("arrow down focused %q", f)
 	}
+	// The copy-link button puts the row's absolute URL on the clipboard.
+	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
+		params := cdpbrowser.SetPermissionParams{Permission: &cdpbrowser.PermissionDescriptor{Name: perm}, Setting: cdpbrowser.PermissionSettingGranted, Origin: ts.URL}
+		if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, params); err != nil {
+			t.Fatalf("grant %s: %v", perm, err)
+		}
+	}
+	do(t, ctx, "copy link", chromedp.Click(chromedp.CSS("table.list tbody tr:not([hidden]) button.cp")))
+	copied := run(t, ctx, "clipboard", chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if want := ts.URL + "/emoji%20%F0%9F%8E%89%20%231%3F.txt"; copied != want {
+		t.Errorf("copied %q, want %q", copied, want)
+	}
 	href := run(t, ctx, "file link", chromedp.Evaluate[string](`document.querySelector("table.list tbody tr:not([hidden]) td.n a").href`))
 	do(t, ctx, "download", chromedp.Navigate(href))
 	if body := run(t, ctx, "downloaded text", chromedp.Evaluate[string](`document.body.innerText`)); strings.TrimSpace(body) != strings.Repeat("x", 42) {
@@ -212,6 +226,38 @@ func TestBrowserWithScript(t *testing.T) {
 		t.Errorf("CSP violations: %q", v)
 	}
 	screenshots(t, ctx, ts.URL+"/")
+	if p := console.problems(); len(p) != 0 {
+		t.Errorf("console:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestBrowserCopyLinkOnLAN: on a LAN address, which is no secure
+// context, the Clipboard API is missing and the button falls back to a
+// selection copy. The name share.test resolves to 127.0.0.1 inside the
+// browser only.
+func TestBrowserCopyLinkOnLAN(t *testing.T) {
+	ts := startServer(t, shareView(t, browserFolder(t), false), nil)
+	_, port, _ := strings.Cut(ts.Addr, ":")
+	lan := "http://share.test:" + port
+	ctx := newBrowser(t, chromedp.Flag("host-resolver-rules", "MAP share.test 127.0.0.1"))
+	console := watchConsole(ctx)
+	do(t, ctx, "open", chromedp.Navigate(lan+"/"), chromedp.WaitVisible(chromedp.ID("filter")))
+	if secure := run(t, ctx, "secure context", chromedp.Evaluate[bool](`window.isSecureContext`)); secure {
+		t.Fatal("share.test counts as a secure context; the fallback is not exercised")
+	}
+	do(t, ctx, "copy link", chromedp.Click(chromedp.CSS("button.cp")))
+	if label := run(t, ctx, "button", chromedp.Evaluate[string](`document.querySelector("button.cp").textContent`)); label != "copied" {
+		t.Errorf("button says %q after the copy", label)
+	}
+	// Read the clipboard back from an origin that may.
+	params := cdpbrowser.SetPermissionParams{Permission: &cdpbrowser.PermissionDescriptor{Name: "clipboard-read"}, Setting: cdpbrowser.PermissionSettingGranted, Origin: ts.URL}
+	if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, params); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "open on loopback", chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("filter")))
+	if copied := run(t, ctx, "clipboard", chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise)); copied != lan+"/sub/" {
+		t.Errorf("copied %q, want %q", copied, lan+"/sub/")
+	}
 	if p := console.problems(); len(p) != 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
