@@ -223,3 +223,47 @@ func TestFooterCommandsWork(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReadmeVariants: a plain README is shown as text, escaped, and
+// README.md wins over it; a README in a sub-folder shows there only.
+func TestReadmeVariants(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("plain <b>text</b>\n\xff\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "readme.md"), []byte("# Sub notes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	_, page := doRequest(t, "GET", ts.URL+"/")
+	if !strings.Contains(string(page), "<pre>plain &lt;b&gt;text&lt;/b&gt;\n\uFFFD\n</pre>") {
+		t.Error("plain README not shown as escaped text")
+	}
+	_, page = doRequest(t, "GET", ts.URL+"/sub/")
+	if !strings.Contains(string(page), "<h1>Sub notes</h1>") || strings.Contains(string(page), "plain &lt;b&gt;") {
+		t.Error("sub-folder page shows the wrong README")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("# Markdown wins\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyPage(t, ts.URL+"/", "<h1>Markdown wins</h1>")
+}
+
+// eventuallyPage polls (bounded) until the page holds text.
+func eventuallyPage(t *testing.T, url, text string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, page := doRequest(t, "GET", url)
+		if strings.Contains(string(page), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed %q", url, text)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
