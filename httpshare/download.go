@@ -1,7 +1,6 @@
 package httpshare
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"mime"
@@ -188,7 +187,6 @@ func etag(e sharefs.Entry) string {
 // no ranges, no ETag, a length only when known. Range is ignored.
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry, f io.Reader) {
 	h := w.Header()
-	br := bufio.NewReaderSize(f, 32<<10)
 	ctype := typeByExtension(name)
 	if ctype == "" {
 		ctype = "application/octet-stream"
@@ -205,7 +203,8 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string
 		return
 	}
 	start := time.Now()
-	n, err := io.Copy(w, br)
+	// io.Copy lets a stream that implements io.WriterTo write itself.
+	n, err := io.Copy(w, f)
 	if err == nil && entry.Size >= 0 && n != entry.Size {
 		err = fmt.Errorf("sent %d bytes of %d", n, entry.Size)
 	}
