@@ -221,6 +221,26 @@ func (m *message) start(w io.Writer, key []byte, name string, size int64) error 
 
 func (m *message) Write(p []byte) (int, error) { return m.literal.Write(p) }
 
+// canSealInPlace reports whether sealInPlace may be used: a binary message
+// of known size, whose ciphertext is exactly as long as its plaintext.
+func (m *message) canSealInPlace() bool {
+	return m.armor == nil && !m.literal.partial && !m.seipd.partial
+}
+
+// sealInPlace encrypts p in place as the next bytes of the file, for a
+// caller that then writes p itself, in order, where the message's writer
+// would have: it saves the copies between file, cipher and connection.
+// Only where canSealInPlace.
+func (m *message) sealInPlace(p []byte) error {
+	if int64(len(p)) > m.literal.remaining {
+		return errTooLong
+	}
+	m.literal.remaining -= int64(len(p))
+	m.seipd.remaining -= int64(len(p))
+	m.enc.sealInPlace(p)
+	return nil
+}
+
 // Close ends the literal packet, appends the MDC and ends the armor.
 func (m *message) Close() error {
 	if err := m.literal.Close(); err != nil {
@@ -351,6 +371,16 @@ func (c *cfbWriter) xor(dst, src []byte) {
 		c.used = subtle.XORBytes(dst, src, c.reg[:])
 		copy(c.reg[:], dst[:c.used])
 	}
+}
+
+// sealInPlace hashes and encrypts p in place; the caller writes it.
+func (c *cfbWriter) sealInPlace(p []byte) {
+	if c.sha != nil {
+		c.xorHash(p, p)
+		return
+	}
+	c.mdc.Write(p) // before the plaintext is gone
+	c.xor(p, p)
 }
 
 // xorHash is xor that also hashes src into sha. Whole 64-byte blocks of

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"example.com/share/sharefs"
 )
@@ -171,6 +172,9 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 		return total, err
 	}
 	s.out.to, s.out.n, s.out.err = w, 0, nil
+	if m, ok := s.msg.(*message); ok && s.err == nil && m.canSealInPlace() {
+		s.pipe(m, w)
+	}
 	for s.err == nil {
 		s.fill()
 	}
@@ -185,6 +189,126 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	}
 	return total, s.err
 }
+
+// pipeBuffers is how many plaintext chunks a pipe has in flight: one
+// being read, one encrypted, one written.
+const pipeBuffers = 3
+
+// pipe streams the rest of the file to w in three stages on as many
+// cores: a goroutine reads the file into a chunk, this one encrypts it in
+// place (hashing it in the same pass), another writes it to w, and the
+// chunk goes back to be read into again. The plaintext is copied once,
+// from the file, and the ciphertext once, to the connection. pipe ends
+// with s.err set; the message's end (the MDC) is left to fill.
+func (s *stream) pipe(m *message, w io.Writer) {
+	free := make(chan []byte, pipeBuffers)
+	for i := range pipeBuffers {
+		if i == 0 && len(s.chunk) == streamChunk {
+			free <- s.chunk
+			continue
+		}
+		free <- make([]byte, streamChunk)
+	}
+	type piece struct {
+		b   []byte
+		err error
+	}
+	plain := make(chan piece, pipeBuffers)
+	sealed := make(chan []byte, pipeBuffers)
+	quit := make(chan struct{})   // closed when this goroutine stops: the reader stops too
+	failed := make(chan struct{}) // closed by the writer when w fails
+	var (
+		wg      sync.WaitGroup
+		written int64
+		werr    error
+	)
+	wg.Go(func() { // reader
+		defer close(plain)
+		for empty := 0; ; {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
+			n, err := s.f.Read(b)
+			if n > 0 || err != nil {
+				empty = 0
+			} else if empty++; empty == 100 {
+				err = io.ErrNoProgress
+			}
+			select {
+			case plain <- piece{b[:n], err}:
+			case <-quit:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	wg.Go(func() { // writer
+		for b := range sealed {
+			if werr == nil {
+				var n int
+				n, werr = w.Write(b)
+				written += int64(n)
+				if werr == nil && n < len(b) {
+					werr = io.ErrShortWrite
+				}
+				if werr != nil {
+					close(failed)
+				}
+			}
+			free <- b[:cap(b)] // room for every chunk: never blocks
+		}
+	})
+	for s.err == nil {
+		var p piece
+		select {
+		case p = <-plain:
+		case <-failed:
+			s.err = errWriteFailed
+			continue
+		}
+		if len(p.b) > 0 {
+			if err := m.sealInPlace(p.b); err != nil {
+				s.err = fmt.Errorf("encrypt %s: %w", s.name, err)
+				continue
+			}
+			sealed <- p.b
+		}
+		switch {
+		case p.err == io.EOF:
+			s.err = errPiped
+		case p.err != nil:
+			s.err = fmt.Errorf("read %s: %w", s.name, p.err)
+		}
+	}
+	close(quit)
+	close(sealed)
+	wg.Wait()
+	s.out.n += written
+	if werr != nil {
+		s.out.err = werr
+		s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
+		return
+	}
+	if s.err == errPiped {
+		// The whole file is through: end the message as fill would.
+		s.err = nil
+		if cerr := s.msg.Close(); cerr != nil {
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, cerr)
+			return
+		}
+		s.err = io.EOF
+	}
+}
+
+var (
+	errPiped       = errors.New("the whole file went through the pipe")
+	errWriteFailed = errors.New("write failed")
+)
 
 // fill encrypts the next chunk, or ends the message at the end of the file.
 func (s *stream) fill() {

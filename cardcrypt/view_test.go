@@ -259,3 +259,36 @@ func (w *failAfter) Write(p []byte) (int, error) {
 
 // readerOnly hides WriteTo, as a copy through a buffer would.
 type readerOnly struct{ io.Reader }
+
+// TestWriteToFileChangesSize: a file that shrinks or grows after Open
+// makes WriteTo fail rather than send a message of the wrong length.
+func TestWriteToFileChangesSize(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("s@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	e, _ := NewEncryptor([]*Key{key}, false)
+	for _, size := range []int{streamChunk, 3*streamChunk + 1} {
+		for _, delta := range []int{-1000, 1000} {
+			name := filepath.Join(dir, "f")
+			os.WriteFile(name, make([]byte, size), 0o644)
+			f, err := e.View(inner).Open("f.gpg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(name, make([]byte, size+delta), 0o644)
+			_, err = f.(io.WriterTo).WriteTo(io.Discard)
+			f.Close()
+			if err == nil {
+				t.Errorf("file of %d bytes changed by %d: WriteTo succeeded", size, delta)
+			}
+		}
+	}
+}
