@@ -102,26 +102,26 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 // before anything is served.
 func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]service, error) {
 	var services []service
-	closeAll := func() {
-		for _, s := range services {
-			s.ln.Close()
+	ftpPort := 0
+	if !c.Bool("no-ftp") {
+		s, err := newFTPService(c, view, logger)
+		if err != nil {
+			return nil, err
 		}
+		services = append(services, s)
+		ftpPort = s.ln.Addr().(*net.TCPAddr).Port
 	}
 	if !c.Bool("no-http") {
 		ln, err := listen("HTTP", "--http", c.String("http"))
 		if err != nil {
+			for _, s := range services {
+				s.ln.Close()
+			}
 			return nil, err
 		}
-		srv := httpshare.New(view, httpshare.Options{Logger: logger})
-		services = append(services, service{"http", ln, srv})
-	}
-	if !c.Bool("no-ftp") {
-		s, err := newFTPService(c, view, logger)
-		if err != nil {
-			closeAll()
-			return nil, err
-		}
-		services = append(services, s)
+		srv := httpshare.New(view, httpshare.Options{Logger: logger, FTPPort: ftpPort})
+		// HTTP comes first in the banner.
+		services = append([]service{{"http", ln, srv}}, services...)
 	}
 	return services, nil
 }

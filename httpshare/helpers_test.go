@@ -206,7 +206,7 @@ func shareView(t testing.TB, dir string, hidden bool) *sharefs.Dir {
 func startServer(t testing.TB, view sharefs.View, tune func(*Server)) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
-	s := New(view, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), FTPURL: "ftp://127.0.0.1:2121/"})
+	s := New(view, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), FTPPort: 2121})
 	if tune != nil {
 		tune(s)
 	}

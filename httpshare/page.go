@@ -48,7 +48,7 @@ func cspHash(text string) string {
 type pageData struct {
 	dir    string
 	order  listOrder
-	ftpURL string
+	ftpPort int
 	readme []byte // rendered, safe HTML; nil for none
 	noSums bool   // the view cannot give SHA256SUMS
 }
@@ -211,11 +211,12 @@ func kindOf(name string) string {
 func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 	b.WriteString("<footer>")
 	fmt.Fprintf(b, "<p>%s, %s</p>", plural(dirs, "folder"), plural(files, "file"))
-	if p.ftpURL != "" {
-		ftp := strings.TrimSuffix(p.ftpURL, "/") + folderURL(p.dir)
-		fmt.Fprintf(b, "<p>Also over FTP: <code>%s</code></p>", html.EscapeString(ftp))
-	}
 	u := folderURL(p.dir)
+	if p.ftpPort != 0 {
+		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, u)
+		fmt.Fprintf(b, "<p>Also over FTP: <code data-cmd=\"%s\">%s</code></p>",
+			html.EscapeString(ftp), html.EscapeString(strings.ReplaceAll(ftp, "HOSTNAME", "HOST")))
+	}
 	for _, cmd := range []string{
 		"curl -fOJ 'ORIGIN" + u + "?zip'",
 		"wget -r -np -nH -R 'index.html*' --reject-regex '[?]' 'ORIGIN" + u + "'",

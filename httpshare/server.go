@@ -21,7 +21,7 @@ import (
 // Options configures a Server.
 type Options struct {
 	Logger *slog.Logger // access and error log; nil means discard
-	FTPURL string       // optional, shown in the page footer later
+	FTPPort int         // FTP port shown in the page footer; 0 when FTP is off
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -57,7 +57,7 @@ func New(view sharefs.View, opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{view: view, opts: opts, log: log}
-	s.cache = newListingCache(view, log, opts.FTPURL)
+	s.cache = newListingCache(view, log, opts.FTPPort)
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache()
 	s.router = s.routes()

@@ -163,6 +163,6 @@
   // Commands to fetch this folder from a terminal, with this page's address.
   var origin = location.origin;
   Array.prototype.forEach.call(document.querySelectorAll("code[data-cmd]"), function (c) {
-    c.textContent = c.getAttribute("data-cmd").split("ORIGIN").join(origin);
+    c.textContent = c.getAttribute("data-cmd").split("ORIGIN").join(origin).split("HOSTNAME").join(location.hostname);
   });
 })();
