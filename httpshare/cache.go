@@ -67,8 +67,8 @@ type folderEntry struct {
 // changes: inotify tells when, where available; otherwise a folder is
 // trusted while its modification time stays put, for a short time.
 type listingCache struct {
-	view   sharefs.View
-	log    *slog.Logger
+	view    sharefs.View
+	log     *slog.Logger
 	ftpPort int
 
 	mu      sync.Mutex

@@ -46,11 +46,11 @@ func cspHash(text string) string {
 
 // pageData is what one listing page shows besides its rows.
 type pageData struct {
-	dir    string
-	order  listOrder
+	dir     string
+	order   listOrder
 	ftpPort int
-	readme []byte // rendered, safe HTML; nil for none
-	noSums bool   // the view cannot give SHA256SUMS
+	readme  []byte // rendered, safe HTML; nil for none
+	noSums  bool   // the view cannot give SHA256SUMS
 }
 
 // renderHTML renders the HTML listing page of folder dir.

@@ -20,8 +20,8 @@ import (
 
 // Options configures a Server.
 type Options struct {
-	Logger *slog.Logger // access and error log; nil means discard
-	FTPPort int         // FTP port shown in the page footer; 0 when FTP is off
+	Logger  *slog.Logger // access and error log; nil means discard
+	FTPPort int          // FTP port shown in the page footer; 0 when FTP is off
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
