@@ -103,9 +103,7 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A small file gets a buffer its size (plus one byte to see the end
-	// in one read): many downloads of small files stay small.
-	r := &stream{f: f, name: plain.Name, chunk: make([]byte, min(max(plain.Size+1, 512), streamChunk))}
+	r := &stream{f: f, name: plain.Name, size: plain.Size}
 	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
 	if err != nil {
 		f.Close()
@@ -126,9 +124,10 @@ type stream struct {
 	f     sharefs.File
 	name  string
 	msg   io.WriteCloser
+	size  int64 // of the plaintext, as opened
 	out   sink
-	chunk []byte
-	err   error // sticky: io.EOF once the message is complete
+	chunk []byte // for fill, made on first use
+	err   error  // sticky: io.EOF once the message is complete
 }
 
 // sink is where a stream's message goes: the buffer Read hands out from,
@@ -152,7 +151,18 @@ func (k *sink) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// minSealedRead is the smallest Read that gets the file read straight
+// into it and encrypted there.
+const minSealedRead = 4 << 10
+
 func (s *stream) Read(p []byte) (int, error) {
+	if s.out.buf.Len() == 0 && s.err == nil && len(p) >= minSealedRead {
+		if m, ok := s.msg.(*message); ok && m.canSealInPlace() {
+			if n := s.readSealed(m, p); n > 0 {
+				return n, nil
+			}
+		}
+	}
 	for s.out.buf.Len() == 0 && s.err == nil {
 		s.fill()
 	}
@@ -310,8 +320,37 @@ var (
 	errWriteFailed = errors.New("write failed")
 )
 
+// readSealed reads the file into p and encrypts it there: no buffer of
+// the stream's own, no copy. At the end of the file the rest of the
+// message goes to out, for the next Read.
+func (s *stream) readSealed(m *message, p []byte) int {
+	n, err := s.f.Read(p)
+	if n > 0 {
+		if serr := m.sealInPlace(p[:n]); serr != nil {
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, serr)
+			return 0
+		}
+	}
+	switch {
+	case err == io.EOF:
+		if cerr := s.msg.Close(); cerr != nil {
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, cerr)
+			return 0
+		}
+		s.err = io.EOF
+	case err != nil:
+		s.err = fmt.Errorf("read %s: %w", s.name, err)
+	}
+	return n
+}
+
 // fill encrypts the next chunk, or ends the message at the end of the file.
 func (s *stream) fill() {
+	if s.chunk == nil {
+		// A small file gets a buffer its size (plus one byte to see the
+		// end in one read): many downloads of small files stay small.
+		s.chunk = make([]byte, min(max(s.size+1, 512), streamChunk))
+	}
 	n, err := s.f.Read(s.chunk)
 	if n > 0 {
 		if _, werr := s.msg.Write(s.chunk[:n]); werr != nil {

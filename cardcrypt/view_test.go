@@ -292,3 +292,58 @@ func TestWriteToFileChangesSize(t *testing.T) {
 		}
 	}
 }
+
+// TestReadSizes reads encrypted files through Read alone (as a copy
+// through a buffer does) with reads of many sizes, below and above the
+// size from which the file is read straight into the caller's buffer.
+func TestReadSizes(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("r@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	want := make([]byte, 2*streamChunk+777)
+	for i := range want {
+		want[i] = byte(i * 31)
+	}
+	os.WriteFile(filepath.Join(dir, "f"), want, 0o644)
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	for _, armor := range []bool{false, true} {
+		e, _ := NewEncryptor([]*Key{key}, armor)
+		v := e.View(inner)
+		ent, err := v.Stat("f" + e.Suffix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sizes := range [][]int{{64 << 10}, {minSealedRead - 1, minSealedRead, 1, 100_000}, {7, 50_000, 300_000}} {
+			f, err := v.Open("f" + e.Suffix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msg []byte
+			for i := 0; ; i++ {
+				p := make([]byte, sizes[i%len(sizes)])
+				n, err := f.Read(p)
+				msg = append(msg, p[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.Close()
+			if int64(len(msg)) != ent.Size {
+				t.Fatalf("armor=%v, reads of %v: %d bytes, Stat said %d", armor, sizes, len(msg), ent.Size)
+			}
+			if got := g.decrypt(msg); !bytes.Equal(got, want) {
+				t.Fatalf("armor=%v, reads of %v: message does not decrypt to the file", armor, sizes)
+			}
+		}
+	}
+}
