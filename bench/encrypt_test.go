@@ -29,7 +29,8 @@ const encUID = "bench <bench@example.org>"
 // file as NAME.gpg to Go's HTTP client (the body read into io.Discard),
 // against gpg --encrypt of the same file to the same key (cv25519, AES-256,
 // no compression, output to /dev/null), on the same machine in the same
-// run. Both report MB/s of plaintext:
+// run. Both report MB/s of plaintext, and cpu-s/GiB: the CPU time of the
+// encrypting process (share, without the client; gpg) per GiB:
 //
 //	go test -run '^$' -bench '^BenchmarkEncryptedDownload$' -count 1 ./bench
 //
@@ -52,30 +53,40 @@ func BenchmarkEncryptedDownload(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.SetBytes(encSize)
+		cpu0 := encProcCPU(fx.pid)
 		b.ResetTimer()
 		for range b.N {
 			if _, err := encDownload(c, url, buf); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.StopTimer()
+		if cpu0 >= 0 {
+			encReportCPU(b, encProcCPU(fx.pid)-cpu0)
+		}
 	})
 
 	b.Run("gpg", func(b *testing.B) {
 		args := []string{"--batch", "--no-tty", "--trust-model", "always", "--compress-algo", "none",
 			"--cipher-algo", "AES256", "--yes", "-r", "bench@example.org", "-e", "-o", os.DevNull, fx.plain}
+		var cpu time.Duration
 		run := func() {
 			cmd := exec.Command(gpg, args...)
 			cmd.Env = fx.gpgEnv
 			if out, err := cmd.CombinedOutput(); err != nil {
 				b.Fatalf("gpg %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
+			cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		}
 		run() // warm-up
+		cpu = 0
 		b.SetBytes(encSize)
 		b.ResetTimer()
 		for range b.N {
 			run()
 		}
+		b.StopTimer()
+		encReportCPU(b, cpu)
 	})
 }
 
@@ -84,6 +95,7 @@ type encFixtures struct {
 	plain  string   // the 256 MiB file
 	gpgEnv []string // environment with the throwaway GNUPGHOME
 	base   string   // http://127.0.0.1:PORT of share --recipient
+	pid    int      // of share
 }
 
 // encFixture makes a folder with a 256 MiB random file on tmpfs where there
@@ -163,7 +175,7 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 			b.Fatalf("go build share: %v\n%s", err, out)
 		}
 	}
-	fx.base = encStartShare(b, bin, keyFile, dir, tmp)
+	fx.base, fx.pid = encStartShare(b, bin, keyFile, dir, tmp)
 	return fx
 }
 
@@ -185,7 +197,7 @@ func encWriteRandom(name string, size int) error {
 
 // encStartShare starts share --recipient on a free loopback port, waits
 // until it answers and stops it (SIGTERM, then SIGKILL) at the end.
-func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) string {
+func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) (string, int) {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -224,7 +236,7 @@ func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) string {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, cmd.Process.Pid
 			}
 			err = errors.New(resp.Status)
 		}
@@ -240,6 +252,35 @@ func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// encProcCPU is the user and system time process pid has used, or -1
+// where /proc cannot tell (fields 14 and 15 of /proc/PID/stat, in clock
+// ticks of 1/100 s on Linux).
+func encProcCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// encReportCPU reports the encrypting process's CPU time per GiB of
+// plaintext: unlike MB/s, it hardly moves when other programs load the
+// machine, and it is what a busy server pays.
+func encReportCPU(b *testing.B, cpu time.Duration) {
+	b.ReportMetric(cpu.Seconds()/(float64(b.N)*encSize/(1<<30)), "cpu-s/GiB")
 }
 
 // encDownload fetches url into io.Discard through buf and checks that the
