@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -16,12 +17,40 @@ func normalizeAddr(addr string) string {
 	return addr
 }
 
+// splitAddr checks a listen address given with flag and returns its host
+// and port.
+func splitAddr(flag, addr string) (host string, port int, err error) {
+	addr = normalizeAddr(addr)
+	host, p, err := net.SplitHostPort(addr)
+	if err == nil {
+		port, err = strconv.Atoi(p)
+	}
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, usagef("%s %q is not an address; use host:port, :port or port, with a port from 0 to 65535", flag, addr)
+	}
+	return host, port, nil
+}
+
+// samePort reports whether two listen addresses would claim the same port.
+func samePort(a, b string) bool {
+	ha, pa, errA := splitAddr("", a)
+	hb, pb, errB := splitAddr("", b)
+	if errA != nil || errB != nil || pa == 0 || pa != pb {
+		return false
+	}
+	return ha == hb || isAny(ha) || isAny(hb)
+}
+
+func isAny(host string) bool {
+	return host == "" || host == "0.0.0.0" || host == "::"
+}
+
 // listen opens a TCP listener with an error a person can act on.
 func listen(proto, flag, addr string) (net.Listener, error) {
-	addr = normalizeAddr(addr)
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return nil, usagef("%s %q is not an address; use host:port, :port or port", flag, addr)
+	if _, _, err := splitAddr(flag, addr); err != nil {
+		return nil, err
 	}
+	addr = normalizeAddr(addr)
 	ln, err := net.Listen("tcp", addr)
 	if err == nil {
 		return ln, nil

@@ -63,7 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands:        []*cli.Command{cardCommand(), versionCommand()},
 		Writer:          stdout,
 		ErrWriter:       stderr,
-		HideHelpCommand: true,
+		Version:         versionString(),
 		Suggest:         true,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
@@ -93,7 +93,7 @@ func serveFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "recipient", Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},
 		&cli.StringFlag{Name: "reader", Usage: "PC/SC reader `NAME` to use (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
 		&cli.BoolFlag{Name: "armor", Usage: "ASCII-armored encrypted output (.asc) instead of binary (.gpg)", EnvVars: envOf("armor")},
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format on stderr: `text` or json", EnvVars: envOf("log-format")},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "`FORMAT` of the log on stderr: text or json", EnvVars: envOf("log-format")},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no banner and no access log; errors only", EnvVars: envOf("quiet")},
 	}
 }

@@ -207,6 +207,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"--log-format", "xml", "--no-ftp", "--http", "127.0.0.1:0", dir},
 		{"--http", "nonsense", "--no-ftp", dir},
 		{"--ftp-idle", "soon", dir},
+		{"--no-ftp", "--http", "127.0.0.1:99999", dir},
+		{"--no-ftp", "--http", ":notaport", dir},
+		{"--http", "127.0.0.1:18000", "--ftp", ":18000", dir},
 	} {
 		code, _, stderr := runShare(t, nil, args...)
 		if code != 2 || !strings.Contains(stderr, "share") {
@@ -318,6 +321,30 @@ func TestShutdownLetsDownloadFinish(t *testing.T) {
 	// New connections are refused once it is gone.
 	if _, err := http.Get(r.url); err == nil {
 		t.Error("server still answers after shutdown")
+	}
+}
+
+func TestSecondSignalQuitsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big"), make([]byte, 64<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startShare(t, nil, "--no-ftp", "--http", "127.0.0.1:0", dir)
+	resp, err := http.Get(r.url + "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // never read: the transfer outlives the grace period
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	start := time.Now()
+	code := r.wait(t)
+	if code != 1 || time.Since(start) > shutdownGrace/2 {
+		t.Errorf("after a second signal: exit %d after %v; want 1 at once", code, time.Since(start))
+	}
+	if !strings.Contains(r.stderr.String(), "second") {
+		t.Errorf("no word of the forced stop: %s", r.stderr)
 	}
 }
 

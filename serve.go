@@ -46,6 +46,9 @@ func serve(c *cli.Context) error {
 	if c.Bool("no-http") && c.Bool("no-ftp") {
 		return usagef("--no-http and --no-ftp together leave nothing to serve")
 	}
+	if !c.Bool("no-http") && !c.Bool("no-ftp") && samePort(c.String("http"), c.String("ftp")) {
+		return usagef("--http %s and --ftp %s ask for the same port; give each its own", c.String("http"), c.String("ftp"))
+	}
 	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
 	if err != nil {
 		return err
@@ -128,10 +131,14 @@ func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]servic
 
 // runServices serves until a signal or a fatal server error, then calls
 // withdraw (so nobody new is sent here) and shuts everything down
-// gracefully.
+// gracefully. A second signal during the shutdown quits at once.
 func runServices(services []service, logger *slog.Logger, withdraw func()) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	for _, s := range services {
+		logger.Info("listening", "proto", s.proto, "addr", s.ln.Addr().String())
+	}
 	failed := make(chan error, len(services))
 	for _, s := range services {
 		go func() {
@@ -142,13 +149,21 @@ func runServices(services []service, logger *slog.Logger, withdraw func()) error
 	}
 	var runErr error
 	select {
-	case <-ctx.Done():
-		logger.Info("shutting down", "grace", shutdownGrace)
+	case sig := <-sigs:
+		logger.Info("stopping: transfers in flight may finish; signal again to quit now", "signal", sig.String(), "grace", shutdownGrace)
 	case runErr = <-failed:
 	}
-	stop() // a second signal now ends the process at once
 	withdraw()
-	shutdown(services, logger)
+	done := make(chan struct{})
+	go func() {
+		shutdown(services, logger)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case sig := <-sigs:
+		return fmt.Errorf("stopped at once by a second %v; transfers in flight were cut", sig)
+	}
 	return runErr
 }
 

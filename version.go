@@ -13,7 +13,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version of share",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, versionString())
+			fmt.Fprintln(c.App.Writer, "share", versionString())
 			return nil
 		},
 	}
@@ -36,5 +36,5 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("share %s%s %s %s/%s", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return fmt.Sprintf("%s%s %s %s/%s", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
