@@ -59,12 +59,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ArgsUsage: "[DIR]",
 		Description: "Serves DIR (default: the current folder) read-only over HTTP and anonymous FTP.\n" +
 			"Every option can also be set with the environment variable SHARE_<NAME>, e.g. SHARE_HTTP=:8080.",
-		Flags:           append(serveFlags(), discoveryFlags()...),
-		Commands:        []*cli.Command{cardCommand(), versionCommand()},
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		Version:         versionString(),
-		Suggest:         true,
+		Flags:     append(serveFlags(), discoveryFlags()...),
+		Commands:  []*cli.Command{cardCommand(), versionCommand()},
+		Writer:    stdout,
+		ErrWriter: stderr,
+		Version:   versionString(),
+		Suggest:   true,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
