@@ -2,10 +2,10 @@
 
 package cardcrypt
 
-const (
-	useAESNI    = false
-	useStitched = false
-)
+const useAESNI = false
+
+// useStitched is a variable, as on amd64, for tests of the other paths.
+var useStitched = false
 
 func cfbEncryptAESNI(xk *[240]byte, reg *[16]byte, dst, src *byte, blocks int) {
 	panic("cardcrypt: no assembly CFB loop on this platform")

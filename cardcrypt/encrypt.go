@@ -230,16 +230,28 @@ func (m *message) canSealInPlace() bool {
 // sealInPlace encrypts p in place as the next bytes of the file, for a
 // caller that then writes p itself, in order, where the message's writer
 // would have: it saves the copies between file, cipher and connection.
-// Only where canSealInPlace.
-func (m *message) sealInPlace(p []byte) error {
+// Only where canSealInPlace. With hashed, p has been through hashPlain.
+func (m *message) sealInPlace(p []byte, hashed bool) error {
 	if int64(len(p)) > m.literal.remaining {
 		return errTooLong
 	}
 	m.literal.remaining -= int64(len(p))
 	m.seipd.remaining -= int64(len(p))
-	m.enc.sealInPlace(p)
+	if hashed {
+		m.enc.xor(p, p)
+	} else {
+		m.enc.sealInPlace(p)
+	}
 	return nil
 }
+
+// hashesInLoop reports whether the CFB loop hashes the plaintext as it
+// encrypts (the CPU has SHA instructions). Where it does not, hashPlain
+// lets another goroutine hash each piece before sealInPlace(p, true).
+func (m *message) hashesInLoop() bool { return m.enc.sha != nil }
+
+// hashPlain hashes p for the MDC; see hashesInLoop.
+func (m *message) hashPlain(p []byte) { m.enc.mdc.Write(p) }
 
 // Close ends the literal packet, appends the MDC and ends the armor.
 func (m *message) Close() error {

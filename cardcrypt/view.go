@@ -157,7 +157,8 @@ const minSealedRead = 4 << 10
 
 func (s *stream) Read(p []byte) (int, error) {
 	if s.out.buf.Len() == 0 && s.err == nil && len(p) >= minSealedRead {
-		if m, ok := s.msg.(*message); ok && m.canSealInPlace() {
+		// Without SHA instructions, fill hashes on another core instead.
+		if m, ok := s.msg.(*message); ok && m.canSealInPlace() && m.hashesInLoop() {
 			if n := s.readSealed(m, p); n > 0 {
 				return n, nil
 			}
@@ -201,18 +202,25 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 }
 
 // pipeBuffers is how many plaintext chunks a pipe has in flight: one
-// being read, one encrypted, one written.
+// being read, one encrypted, one written (and one hashed, where the CPU
+// has no SHA instructions).
 const pipeBuffers = 3
 
 // pipe streams the rest of the file to w in three stages on as many
 // cores: a goroutine reads the file into a chunk, this one encrypts it in
-// place (hashing it in the same pass), another writes it to w, and the
-// chunk goes back to be read into again. The plaintext is copied once,
+// place (hashing it in the same pass, or where the CPU cannot, after a
+// fourth goroutine has hashed it), another writes it to w, and the chunk
+// goes back to be read into again. The plaintext is copied once,
 // from the file, and the ciphertext once, to the connection. pipe ends
 // with s.err set; the message's end (the MDC) is left to fill.
 func (s *stream) pipe(m *message, w io.Writer) {
-	free := make(chan []byte, pipeBuffers)
-	for i := range pipeBuffers {
+	hashStage := !m.hashesInLoop()
+	nbuf := pipeBuffers
+	if hashStage {
+		nbuf++
+	}
+	free := make(chan []byte, nbuf)
+	for i := range nbuf {
 		if i == 0 && len(s.chunk) == streamChunk {
 			free <- s.chunk
 			continue
@@ -223,8 +231,8 @@ func (s *stream) pipe(m *message, w io.Writer) {
 		b   []byte
 		err error
 	}
-	plain := make(chan piece, pipeBuffers)
-	sealed := make(chan []byte, pipeBuffers)
+	plain := make(chan piece, nbuf)
+	sealed := make(chan []byte, nbuf)
 	quit := make(chan struct{})   // closed when this goroutine stops: the reader stops too
 	failed := make(chan struct{}) // closed by the writer when w fails
 	var (
@@ -257,6 +265,18 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			}
 		}
 	})
+	input := plain
+	if hashStage {
+		hashed := make(chan piece, nbuf)
+		input = hashed
+		wg.Go(func() { // hasher: ends when the reader does
+			defer close(hashed)
+			for p := range plain {
+				m.hashPlain(p.b)
+				hashed <- p // room for every chunk: never blocks
+			}
+		})
+	}
 	wg.Go(func() { // writer
 		for b := range sealed {
 			if werr == nil {
@@ -276,17 +296,24 @@ func (s *stream) pipe(m *message, w io.Writer) {
 	for s.err == nil {
 		var p piece
 		select {
-		case p = <-plain:
+		case q, ok := <-input:
+			if !ok { // the reader ends after an error piece: not here
+				s.err = fmt.Errorf("read %s: %w", s.name, io.ErrUnexpectedEOF)
+				continue
+			}
+			p = q
 		case <-failed:
 			s.err = errWriteFailed
 			continue
 		}
 		if len(p.b) > 0 {
-			if err := m.sealInPlace(p.b); err != nil {
+			if err := m.sealInPlace(p.b, hashStage); err != nil {
 				s.err = fmt.Errorf("encrypt %s: %w", s.name, err)
 				continue
 			}
 			sealed <- p.b
+		} else {
+			free <- p.b[:cap(p.b)]
 		}
 		switch {
 		case p.err == io.EOF:
@@ -326,7 +353,7 @@ var (
 func (s *stream) readSealed(m *message, p []byte) int {
 	n, err := s.f.Read(p)
 	if n > 0 {
-		if serr := m.sealInPlace(p[:n]); serr != nil {
+		if serr := m.sealInPlace(p[:n], false); serr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, serr)
 			return 0
 		}

@@ -158,7 +158,23 @@ func TestConcurrentDownloads(t *testing.T) {
 // TestWriteTo checks the path io.Copy takes: WriteTo alone, and WriteTo
 // after a Read has left part of a chunk buffered, binary and armored,
 // give the announced size and decrypt to the file.
-func TestWriteTo(t *testing.T) {
+func TestWriteTo(t *testing.T) { testWriteTo(t) }
+
+// TestWithoutSHAInstructions runs the tests of the paths that depend on
+// the SHA instructions as on a CPU without them.
+func TestWithoutSHAInstructions(t *testing.T) {
+	if !useStitched {
+		t.Skip("no SHA instructions: the other tests ran these paths")
+	}
+	useStitched = false
+	t.Cleanup(func() { useStitched = true })
+	t.Run("WriteTo", testWriteTo)
+	t.Run("ReadSizes", testReadSizes)
+	t.Run("FailingWriter", testWriteToFailingWriter)
+	t.Run("FileChangesSize", testWriteToFileChangesSize)
+}
+
+func testWriteTo(t *testing.T) {
 	g := newGnuPG(t)
 	key, err := LoadRecipientFile(g.generate("w@example.org", "ed25519", "cv25519"))
 	if err != nil {
@@ -208,7 +224,9 @@ func TestWriteTo(t *testing.T) {
 
 // TestWriteToFailingWriter: an error of the writer comes back as it is,
 // and the stream stays failed.
-func TestWriteToFailingWriter(t *testing.T) {
+func TestWriteToFailingWriter(t *testing.T) { testWriteToFailingWriter(t) }
+
+func testWriteToFailingWriter(t *testing.T) {
 	g := newGnuPG(t)
 	key, err := LoadRecipientFile(g.generate("x@example.org", "ed25519", "cv25519"))
 	if err != nil {
@@ -262,7 +280,9 @@ type readerOnly struct{ io.Reader }
 
 // TestWriteToFileChangesSize: a file that shrinks or grows after Open
 // makes WriteTo fail rather than send a message of the wrong length.
-func TestWriteToFileChangesSize(t *testing.T) {
+func TestWriteToFileChangesSize(t *testing.T) { testWriteToFileChangesSize(t) }
+
+func testWriteToFileChangesSize(t *testing.T) {
 	g := newGnuPG(t)
 	key, err := LoadRecipientFile(g.generate("s@example.org", "ed25519", "cv25519"))
 	if err != nil {
@@ -296,7 +316,9 @@ func TestWriteToFileChangesSize(t *testing.T) {
 // TestReadSizes reads encrypted files through Read alone (as a copy
 // through a buffer does) with reads of many sizes, below and above the
 // size from which the file is read straight into the caller's buffer.
-func TestReadSizes(t *testing.T) {
+func TestReadSizes(t *testing.T) { testReadSizes(t) }
+
+func testReadSizes(t *testing.T) {
 	g := newGnuPG(t)
 	key, err := LoadRecipientFile(g.generate("r@example.org", "ed25519", "cv25519"))
 	if err != nil {
@@ -347,3 +369,49 @@ func TestReadSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestPipeStutteringFile feeds the pipe from a file that returns short
+// reads and empty ones (which io.Reader allows): every chunk still comes
+// back to be read into, and the message decrypts.
+func TestPipeStutteringFile(t *testing.T) {
+	g := newGnuPG(t)
+	key, err := LoadRecipientFile(g.generate("u@example.org", "ed25519", "cv25519"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := NewEncryptor([]*Key{key}, false)
+	want := make([]byte, 5*streamChunk+99)
+	for i := range want {
+		want[i] = byte(i * 5)
+	}
+	s := &stream{f: &stutter{r: bytes.NewReader(want)}, name: "f", size: int64(len(want))}
+	s.msg, err = e.EncryptTo(&s.out, "f", int64(len(want)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg bytes.Buffer
+	if _, err := s.WriteTo(&msg); err != nil {
+		t.Fatal(err)
+	}
+	if int64(msg.Len()) != e.EncryptedSize("f", int64(len(want))) {
+		t.Fatalf("%d bytes, want %d", msg.Len(), e.EncryptedSize("f", int64(len(want))))
+	}
+	if got := g.decrypt(msg.Bytes()); !bytes.Equal(got, want) {
+		t.Fatal("message does not decrypt to the file")
+	}
+}
+
+// stutter reads nothing every other call, and at most 1000 bytes.
+type stutter struct {
+	r     io.Reader
+	calls int
+}
+
+func (s *stutter) Read(p []byte) (int, error) {
+	if s.calls++; s.calls%2 == 0 {
+		return 0, nil
+	}
+	return s.r.Read(p[:min(len(p), 1000)])
+}
+
+func (s *stutter) Close() error { return nil }
