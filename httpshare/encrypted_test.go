@@ -162,7 +162,7 @@ func TestEncryptedDownloads(t *testing.T) {
 			t.Errorf("archive of the plain files holds %q", files)
 		}
 		resp, body := doRequest(t, "GET", ts.URL+"/sub%20dir/?sha256")
-		if resp.Header.Get("Content-Disposition") != "attachment; filename=SHA256SUMS.gpg" {
+		if resp.Header.Get("Content-Disposition") != `attachment; filename="SHA256SUMS.gpg"` {
 			t.Errorf("sums: %v", resp.Header)
 		}
 		if sums := string(gpg(t, home, body, "--decrypt")); !strings.Contains(sums, "  inner.txt\n") {

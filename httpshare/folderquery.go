@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
+	"strings"
 
 	"example.com/share/sharefs"
 )
@@ -168,15 +168,43 @@ func encryptedType(suffix string) string {
 	return "application/octet-stream"
 }
 
-// contentDisposition names the download; FormatMediaType encodes names
-// that are not plain ASCII as RFC 2231 asks.
+// contentDisposition names the download. Every client reads the plain
+// ASCII filename (curl -J reads only that one); names that are not plain
+// ASCII also go out exactly as RFC 6266's filename*.
 func contentDisposition(inline bool, filename string) string {
 	kind := "attachment"
 	if inline {
 		kind = "inline"
 	}
-	if v := mime.FormatMediaType(kind, map[string]string{"filename": filename}); v != "" {
-		return v
+	ascii := asciiFilename(filename)
+	v := kind + `; filename="` + ascii + `"`
+	if ascii != filename {
+		v += "; filename*=UTF-8''" + extValue(filename)
 	}
-	return kind
+	return v
+}
+
+// asciiFilename replaces what cannot stand in a quoted ASCII filename.
+func asciiFilename(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || strings.ContainsRune(`"\/%`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+}
+
+// extValue percent-encodes every byte that is not an RFC 5987 attr-char.
+func extValue(s string) string {
+	const attrChar = "!#$&+-.^_`|~"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(attrChar, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }

@@ -9,8 +9,16 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"example.com/share/internal/testutil"
+	"example.com/share/sharefs"
 )
 
 func TestFolderDownloads(t *testing.T) {
@@ -88,7 +96,7 @@ func TestFolderDownloads(t *testing.T) {
 	}
 
 	resp, body = doRequest(t, "HEAD", ts.URL+"/?zip")
-	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Disposition") != `attachment; filename=share.zip` {
+	if resp.StatusCode != 200 || len(body) != 0 || resp.Header.Get("Content-Disposition") != `attachment; filename="share.zip"` {
 		t.Errorf("HEAD zip: %d %v", resp.StatusCode, resp.Header)
 	}
 	_, page := doRequest(t, "GET", ts.URL+"/")
@@ -117,6 +125,51 @@ func TestFolderDownloadHidesRefused(t *testing.T) {
 		rc.Close()
 		if bytes.Contains(data, []byte(secretMarker)) {
 			t.Errorf("archive entry %q holds an outside file", f.Name)
+		}
+	}
+}
+
+func TestContentDisposition(t *testing.T) {
+	for _, tc := range []struct{ name, want string }{
+		{"plain.zip", `attachment; filename="plain.zip"`},
+		{"été 🎉.zip", `attachment; filename="_t_ _.zip"; filename*=UTF-8''%C3%A9t%C3%A9%20%F0%9F%8E%89.zip`},
+		{`a"b 'c';d.zip`, `attachment; filename="a_b 'c';d.zip"; filename*=UTF-8''a%22b%20%27c%27%3Bd.zip`},
+	} {
+		if got := contentDisposition(false, tc.name); got != tc.want {
+			t.Errorf("contentDisposition(%q) = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestCurlSavesArchivesOfAnyName runs the footer's curl -OJ on folders whose
+// names curl could not take from filename* alone.
+func TestCurlSavesArchivesOfAnyName(t *testing.T) {
+	curl := testutil.NeedTool(t, "curl")
+	root := t.TempDir()
+	for _, name := range []string{"été 🎉", `quote"d 'x'`} {
+		if err := os.MkdirAll(filepath.Join(root, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name, "f.txt"), []byte("f"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view, err := sharefs.New(root, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(New(view, Options{}))
+	defer ts.Close()
+	for _, name := range []string{"été 🎉", `quote"d 'x'`} {
+		work := t.TempDir()
+		cmd := exec.Command(curl, "-fsSOJ", ts.URL+"/"+url.PathEscape(name)+"/?zip")
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("curl -OJ of %q: %v\n%s", name, err, out)
+			continue
+		}
+		if files, _ := os.ReadDir(work); len(files) != 1 || !strings.HasSuffix(files[0].Name(), ".zip") {
+			t.Errorf("curl -OJ of %q saved %v", name, files)
 		}
 	}
 }

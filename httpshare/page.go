@@ -219,7 +219,7 @@ func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 	}
 	for _, cmd := range []string{
 		"curl -fOJ 'ORIGIN" + u + "?zip'",
-		"wget -r -np -nH -R 'index.html*' --reject-regex '[?]' 'ORIGIN" + u + "'",
+		"wget -r -l inf -np -nH -R 'index.html*' --reject-regex '[?]' 'ORIGIN" + u + "'",
 	} {
 		shown := strings.ReplaceAll(cmd, "ORIGIN", "http://HOST:PORT")
 		fmt.Fprintf(b, "<p><code data-cmd=\"%s\">%s</code></p>", html.EscapeString(cmd), html.EscapeString(shown))

@@ -166,7 +166,7 @@ func TestFooterCommands(t *testing.T) {
 	for _, want := range []string{
 		`<code data-cmd="ftp://HOSTNAME:2121/sub%20dir/">ftp://HOST:2121/sub%20dir/</code>`,
 		`data-cmd="curl -fOJ &#39;ORIGIN/sub%20dir/?zip&#39;"`,
-		`wget -r -np -nH -R &#39;index.html*&#39; --reject-regex &#39;[?]&#39; &#39;ORIGIN/sub%20dir/&#39;`,
+		`wget -r -l inf -np -nH -R &#39;index.html*&#39; --reject-regex &#39;[?]&#39; &#39;ORIGIN/sub%20dir/&#39;`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("footer lacks %s", want)
