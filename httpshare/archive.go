@@ -79,6 +79,11 @@ func writeZip(ctx context.Context, w io.Writer, view sharefs.View, dir string) e
 
 // addZipEntry writes one folder or file of the view as the zip entry name.
 func addZipEntry(ctx context.Context, zw *zip.Writer, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
+	f, err := openEntry(view, src, e)
+	if err != nil || f == nil {
+		return err
+	}
+	defer f.Close()
 	hdr := &zip.FileHeader{Name: name, Modified: e.ModTime, Method: zipMethod(e)}
 	hdr.SetMode(0o644)
 	if e.IsDir {
@@ -94,7 +99,7 @@ func addZipEntry(ctx context.Context, zw *zip.Writer, view sharefs.View, src, na
 	}
 	// The data descriptor records what was read, so a size change since
 	// the listing is harmless here.
-	_, err = copyViewFile(ctx, ew, view, src, -1, buf)
+	_, err = copyFile(ctx, ew, f, src, -1, buf)
 	return err
 }
 
@@ -183,6 +188,11 @@ func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string)
 
 // addTarEntry writes one folder or file of the view as the tar entry name.
 func addTarEntry(ctx context.Context, tw *tar.Writer, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
+	f, err := openEntry(view, src, e)
+	if err != nil || f == nil {
+		return err
+	}
+	defer f.Close()
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg,
 		Name:     name,
@@ -205,22 +215,38 @@ func addTarEntry(ctx context.Context, tw *tar.Writer, view sharefs.View, src, na
 	}
 	// The header fixed the size: a file that grew since the listing is
 	// archived as it was then, one that shrank cannot be and fails.
-	n, err := copyViewFile(ctx, tw, view, src, e.Size, buf)
+	n, err := copyFile(ctx, tw, f, src, e.Size, buf)
 	if err == nil && n < e.Size {
 		err = fmt.Errorf("read %q: %d of %d bytes: %w", src, n, e.Size, errChanged)
 	}
 	return err
 }
 
-// copyViewFile copies file src of view to w, at most limit bytes when limit is
-// not negative, and reports how many bytes it copied. It stops when ctx
-// ends.
-func copyViewFile(ctx context.Context, w io.Writer, view sharefs.View, src string, limit int64, buf []byte) (int64, error) {
+// noFile is what openEntry returns for a folder: nothing to read.
+type noFile struct{}
+
+func (noFile) Read([]byte) (int, error) { return 0, io.EOF }
+func (noFile) Close() error             { return nil }
+
+// openEntry opens entry e, file src of view, before its archive header is
+// written. A file that cannot be opened (unreadable, or gone since the
+// listing) is left out, as its own download would be a 404, rather than
+// failing the whole archive: then it returns a nil File and no error.
+func openEntry(view sharefs.View, src string, e sharefs.Entry) (sharefs.File, error) {
+	if e.IsDir {
+		return noFile{}, nil
+	}
 	f, err := view.Open(src)
 	if err != nil {
-		return 0, fmt.Errorf("open %q: %w", src, err)
+		return nil, nil
 	}
-	defer f.Close()
+	return f, nil
+}
+
+// copyFile copies f, file src of the view, to w, at most limit bytes when
+// limit is not negative, and reports how many bytes it copied. It stops
+// when ctx ends.
+func copyFile(ctx context.Context, w io.Writer, f sharefs.File, src string, limit int64, buf []byte) (int64, error) {
 	var r io.Reader = cancelableReader{ctx, f}
 	if limit >= 0 {
 		r = io.LimitReader(r, limit)
@@ -317,6 +343,9 @@ func (wk *treeWalker) folder(src, rel string, e sharefs.Entry) error {
 		defer delete(wk.open, id)
 	}
 	entries, err := wk.view.List(src)
+	if err != nil && rel != "" {
+		return nil // unreadable, or gone since its parent was listed: left out
+	}
 	if err != nil {
 		return fmt.Errorf("list %q: %w", src, err)
 	}

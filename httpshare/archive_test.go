@@ -635,8 +635,9 @@ func compareUnpacked(t *testing.T, dir string, want []archEntry, unpacked func(s
 // after every listing, failing opens fail reads of one file part-way.
 type faultView struct {
 	sharefs.View
-	afterList func(name string)
-	failing   string
+	afterList  func(name string)
+	failing    string
+	unreadable string // Open fails with a permission error
 }
 
 // errDisk is the read error faultView injects.
@@ -651,6 +652,9 @@ func (v faultView) List(name string) ([]sharefs.Entry, error) {
 }
 
 func (v faultView) Open(name string) (sharefs.File, error) {
+	if name == v.unreadable {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
 	f, err := v.View.Open(name)
 	if err != nil || name != v.failing {
 		return f, err
@@ -699,13 +703,14 @@ func TestArchiveFailures(t *testing.T) {
 		view    func(root string, v sharefs.View) sharefs.View
 		cancel  bool
 		wantErr error
-		zipOK   bool // the zip records what it read and stays valid
+		zipOK   bool   // the zip records what it read and stays valid
+		leftOut string // the archive is complete without this file
 	}{
 		{name: "missing folder", dir: "nope", wantErr: fs.ErrNotExist},
 		{name: "not a folder", dir: "a&b.txt", wantErr: sharefs.ErrNotDir},
 		{name: "hidden folder", dir: ".hiddendir", wantErr: fs.ErrNotExist},
 		{
-			name: "file vanished", wantErr: fs.ErrNotExist,
+			name: "file vanished", leftOut: "what?.txt",
 			view: func(root string, v sharefs.View) sharefs.View {
 				return faultView{View: v, afterList: func(name string) {
 					os.Remove(filepath.Join(root, "what?.txt"))
@@ -713,7 +718,13 @@ func TestArchiveFailures(t *testing.T) {
 			},
 		},
 		{
-			name: "folder vanished", wantErr: fs.ErrNotExist,
+			name: "unreadable file", leftOut: "random.bin",
+			view: func(root string, v sharefs.View) sharefs.View {
+				return faultView{View: v, unreadable: "random.bin"}
+			},
+		},
+		{
+			name: "folder vanished", leftOut: "sub/deeper/file10.txt",
 			view: func(root string, v sharefs.View) sharefs.View {
 				return faultView{View: v, afterList: func(name string) {
 					if name == "sub" {
@@ -759,6 +770,25 @@ func TestArchiveFailures(t *testing.T) {
 				}
 				err = f.write(ctx, w, view, tt.dir)
 				out.Close()
+				if tt.leftOut != "" {
+					if err != nil {
+						t.Fatalf("%s: %v", f.ext, err)
+					}
+					entries, rerr := f.read(t, file)
+					if rerr != nil {
+						t.Fatalf("%s: %v", f.ext, rerr)
+					}
+					for _, e := range entries {
+						// Entry names start with the archive's root folder.
+						if strings.HasSuffix(e.rel, "/"+tt.leftOut) {
+							t.Errorf("%s holds %s", f.ext, e.rel)
+						}
+					}
+					if len(entries) < 5 {
+						t.Errorf("%s holds only %d entries", f.ext, len(entries))
+					}
+					return
+				}
 				if f.ext == "zip" && tt.zipOK {
 					if err != nil {
 						t.Fatalf("zip: %v", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -108,8 +109,13 @@ func (c *sumCache) digest(ctx context.Context, view sharefs.View, src string, e 
 		c.reused.Add(1)
 		return d, nil
 	}
+	f, err := view.Open(src)
+	if err != nil {
+		return sum, fmt.Errorf("open %q: %w", src, errLeftOut)
+	}
+	defer f.Close()
 	h := sha256.New()
-	if _, err := copyViewFile(ctx, h, view, src, -1, buf); err != nil {
+	if _, err := copyFile(ctx, h, f, src, -1, buf); err != nil {
 		return sum, err
 	}
 	c.hashed.Add(1)
@@ -121,6 +127,9 @@ func (c *sumCache) digest(ctx context.Context, view sharefs.View, src string, e 
 	}
 	return sum, nil
 }
+
+// errLeftOut marks a file that cannot be opened: sums leave it out.
+var errLeftOut = errors.New("cannot be opened")
 
 // writeSums writes one "HEX  path" line for every file below folder dir of
 // view, recursively and in the view's order, with paths relative to dir:
@@ -136,6 +145,9 @@ func (c *sumCache) writeSums(ctx context.Context, w io.Writer, view sharefs.View
 			return nil
 		}
 		d, err := c.digest(ctx, view, joinRel(dir, rel), e, buf)
+		if errors.Is(err, errLeftOut) {
+			return nil // unreadable, or gone since the listing
+		}
 		if err != nil {
 			return err
 		}
