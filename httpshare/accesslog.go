@@ -81,7 +81,11 @@ func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.LogAttrs(r.Context(), level, msg,
+	ctx := r.Context()
+	if !s.log.Enabled(ctx, level) {
+		return // quiet: spare the clock and the attributes
+	}
+	s.log.LogAttrs(ctx, level, msg,
 		slog.String("client", r.RemoteAddr),
 		slog.String("proto", r.Proto),
 		slog.String("method", r.Method),

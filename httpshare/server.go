@@ -69,6 +69,9 @@ func New(view sharefs.View, opts Options) *Server {
 		// "OPTIONS *" gets the same Allow answer as every path.
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Small responses held back by holdResponse leave in one write.
+		ConnState:   connState,
+		ConnContext: connContext,
 	}
 	return s
 }
@@ -103,7 +106,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown and the accept error otherwise.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	err := s.srv.Serve(heldListener{ln})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -42,6 +42,10 @@ type smallFile struct {
 	ctype   string
 	etag    string
 	lastMod string
+	// header is the whole header of a plain GET but the Date, made
+	// once; serveSmall copies its value slices into the response. Nothing
+	// may modify them: net/http copies the header before writing it.
+	header http.Header
 }
 
 // smallCache holds small files by view name.
@@ -112,14 +116,21 @@ func readSmall(name string, f sharefs.File, e sharefs.Entry) (*smallFile, error)
 	if ctype == "" {
 		ctype = http.DetectContentType(data[:min(len(data), sniffLen)])
 	}
-	return &smallFile{
+	sf := &smallFile{
 		stamp:   fileStampOf(e),
 		entry:   e,
 		data:    data,
 		ctype:   ctype,
 		etag:    etag(e),
 		lastMod: e.ModTime.UTC().Format(http.TimeFormat),
-	}, nil
+	}
+	sf.header = http.Header{}
+	setFileHeaders(sf.header, ctype)
+	sf.header.Set("ETag", sf.etag)
+	sf.header.Set("Accept-Ranges", "bytes")
+	sf.header.Set("Last-Modified", sf.lastMod)
+	sf.header.Set("Content-Length", strconv.Itoa(len(data)))
+	return sf, nil
 }
 
 // serveSmall answers GET and HEAD from memory. A plain GET is written
@@ -127,15 +138,16 @@ func readSmall(name string, f sharefs.File, e sharefs.Entry) (*smallFile, error)
 // ServeContent like a file on disk.
 func serveSmall(w http.ResponseWriter, r *http.Request, name string, f *smallFile) {
 	h := w.Header()
-	setFileHeaders(h, f.ctype)
-	h.Set("ETag", f.etag)
 	if !isPlainGet(r) {
+		setFileHeaders(h, f.ctype)
+		h.Set("ETag", f.etag)
 		serveContent(w, r, name, f.entry, bytes.NewReader(f.data))
 		return
 	}
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("Last-Modified", f.lastMod)
-	h.Set("Content-Length", strconv.Itoa(len(f.data)))
+	for k, v := range f.header {
+		h[k] = v
+	}
+	holdResponse(r)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(f.data)
 }
