@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 	"syscall"
 	"time"
@@ -90,11 +91,12 @@ func (d *Dir) Stat(name string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	info, err := d.root.Stat(rel)
-	if err != nil || !visibleMode(info.Mode()) {
+	info, _, ok := d.resolve(rel)
+	if !ok || !visibleMode(info.Mode()) {
 		return Entry{}, notExist(name)
 	}
 	e := entryOf(info)
+	e.Name = path.Base(rel) // the name asked for, not a link's target
 	if rel == "." {
 		e.Name = ""
 	}
@@ -107,7 +109,11 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := d.root.Open(rel)
+	dirInfo, real, ok := d.resolve(rel)
+	if !ok || !dirInfo.IsDir() {
+		return nil, notExist(name)
+	}
+	f, err := d.root.Open(real)
 	if err != nil {
 		return nil, notExist(name)
 	}
@@ -122,7 +128,7 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	}
 	entries := make([]Entry, 0, len(dirents))
 	for _, de := range dirents {
-		if e, ok := d.entryIn(rel, de); ok {
+		if e, ok := d.entryIn(real, de); ok {
 			entries = append(entries, e)
 		}
 	}
@@ -130,21 +136,27 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	return entries, nil
 }
 
-// entryIn describes one directory entry of folder rel, or reports false if
-// the policy hides it.
-func (d *Dir) entryIn(rel string, de fs.DirEntry) (Entry, bool) {
+// entryIn describes one directory entry of folder real (a resolved path),
+// or reports false if the policy hides it.
+func (d *Dir) entryIn(real string, de fs.DirEntry) (Entry, bool) {
 	if !d.visibleName(de.Name()) {
 		return Entry{}, false
 	}
 	var info fs.FileInfo
-	var err error
+	ok := true
 	if de.Type()&fs.ModeSymlink != 0 {
-		// Stat through the root so links leading outside are dropped.
-		info, err = d.root.Stat(rel + "/" + de.Name())
+		// Follow the link under the policy: links leading outside or to
+		// hidden names are dropped, and so are links to the folder itself
+		// or one above it, which would make endless paths for crawlers.
+		var target string
+		info, target, ok = d.resolve(path.Join(real, de.Name()))
+		ok = ok && !(info.IsDir() && within(real, target))
 	} else {
+		var err error
 		info, err = de.Info()
+		ok = err == nil
 	}
-	if err != nil || !visibleMode(info.Mode()) {
+	if !ok || !visibleMode(info.Mode()) {
 		return Entry{}, false
 	}
 	e := entryOf(info)
@@ -164,8 +176,12 @@ func (d *Dir) OpenFile(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// O_NONBLOCK so that a FIFO swapped in after a check cannot hang us.
-	f, err := d.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// Check the type before opening: opening a device can have effects.
+	if info, _, ok := d.resolve(rel); !ok || !info.Mode().IsRegular() {
+		return nil, notExist(name)
+	}
+	// O_NONBLOCK so that a FIFO swapped in after the check cannot hang us.
+	f, err := d.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, notExist(name)
 	}
@@ -195,6 +211,63 @@ func (d *Dir) clean(name string) (string, error) {
 	return strings.Join(parts, "/"), nil
 }
 
+// maxLinks bounds the symlinks followed for one name, as the kernel does.
+const maxLinks = 40
+
+// resolve follows rel inside the root one element at a time, symlinks
+// included, and returns what it leads to and its path without links ("."
+// for the root). It reports false when rel does not exist, leaves the
+// root, loops, or, unless hidden files are shown, passes through a hidden
+// name: a visible link to ".env" must not serve it.
+func (d *Dir) resolve(rel string) (info fs.FileInfo, real string, ok bool) {
+	todo := strings.Split(rel, "/")
+	var done []string // the resolved folders so far
+	stale := true
+	links := 0
+	for len(todo) > 0 {
+		elem := todo[0]
+		todo = todo[1:]
+		switch {
+		case elem == "" || elem == ".":
+			continue
+		case elem == "..":
+			if len(done) == 0 {
+				return nil, "", false
+			}
+			done = done[:len(done)-1]
+			stale = true
+			continue
+		case !d.visibleName(elem):
+			return nil, "", false
+		}
+		cur := strings.Join(append(done, elem), "/")
+		var err error
+		if info, err = d.root.Lstat(cur); err != nil {
+			return nil, "", false
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, elem)
+			stale = false
+			continue
+		}
+		stale = true
+		links++
+		target, err := d.root.Readlink(cur)
+		if err != nil || links > maxLinks || strings.HasPrefix(target, "/") {
+			return nil, "", false
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	real = path.Join(append([]string{"."}, done...)...)
+	if stale { // ended on the root or a "..": look at where that is
+		var err error
+		if info, err = d.root.Lstat(real); err != nil {
+			return nil, "", false
+		}
+	}
+	return info, real, true
+}
+
 // Split breaks a slash-separated request name into its elements. Empty
 // elements are dropped. It reports false for names no view serves: those
 // with an element "." or "..", a backslash, a NUL byte, or over 4096 bytes.
@@ -213,6 +286,11 @@ func Split(name string) ([]string, bool) {
 		parts = append(parts, p)
 	}
 	return parts, true
+}
+
+// within reports whether resolved path a lies in folder b or is b.
+func within(a, b string) bool {
+	return b == "." || a == b || strings.HasPrefix(a, b+"/")
 }
 
 // visibleName applies the hidden-file policy to one element.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // tree makes a shared folder with an outside neighbour:
@@ -42,6 +43,8 @@ func tree(t *testing.T) string {
 	links := map[string]string{
 		"in-link": "a.txt", "out-link": "../outside.txt", "abs-link": "/etc/hostname",
 		"dir-link": "sub", "up-link": "..",
+		"env-link": ".hidden", "hid-link": ".dotdir", "hid-x": ".dotdir/x", "via-up": "sub/../.hidden",
+		"root-link": "sub/..", "loop-a": "loop-b", "loop-b": "loop-a",
 	}
 	for name, target := range links {
 		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
@@ -69,7 +72,7 @@ func TestList(t *testing.T) {
 		want   []string
 	}{
 		{false, []string{"dir-link", "sub", "a.txt", "B", "file2", "file10", "in-link"}},
-		{true, []string{".dotdir", "dir-link", "sub", ".hidden", "a.txt", "B", "file2", "file10", "in-link"}},
+		{true, []string{".dotdir", "dir-link", "hid-link", "sub", ".hidden", "a.txt", "B", "env-link", "file2", "file10", "hid-x", "in-link", "via-up"}},
 	} {
 		d, err := New(root, Options{Hidden: tc.hidden})
 		if err != nil {
@@ -96,6 +99,7 @@ func TestRefusedNamesDoNotExist(t *testing.T) {
 		".hidden", ".dotdir/x", "/.dotdir", "out-link", "abs-link", "up-link", "up-link/share/a.txt",
 		"../outside.txt", "sub/../../outside.txt", "sub/../a.txt", "./a.txt", "a.txt\x00",
 		"sub\\c.txt", "..\\outside.txt", "fifo", "missing", strings.Repeat("a/", 3000),
+		"env-link", "hid-link", "hid-link/x", "hid-x", "via-up", "loop-a", "root-link/.hidden",
 	} {
 		if _, err := d.Stat(name); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("Stat(%q) = %v, want not exist", name, err)
@@ -132,12 +136,86 @@ func TestOpenAndStat(t *testing.T) {
 			t.Errorf("Stat(%q) = %+v, %v", name, e, err)
 		}
 	}
+	if e, err := d.Stat("in-link"); err != nil || e.Name != "in-link" {
+		t.Errorf("Stat(in-link) = %+v, %v; want the link's own name", e, err)
+	}
+	if e, err := d.Stat("root-link"); err != nil || !e.IsDir {
+		t.Errorf("Stat(root-link) = %+v, %v; want the root folder", e, err)
+	}
+	for _, name := range []string{"hid-link", "root-link/.dotdir"} {
+		if _, err := d.List(name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("List(%q) = %v, want not exist", name, err)
+		}
+	}
+	// Links back to a folder on the way are not listed: they would make
+	// endless paths for crawlers. Reached by name, they still work.
+	for _, link := range []string{"sub/self", "sub/back", "sub/sub-again"} {
+		if err := os.Symlink(map[string]string{"sub/self": ".", "sub/back": "..", "sub/sub-again": "../sub"}[link], filepath.Join(d.Path(), link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if entries, err := d.List("dir-link"); err != nil || !slices.Equal(names(entries), []string{"c.txt"}) {
+		t.Errorf("List(dir-link) = %q, %v; want only c.txt", names(entries), err)
+	}
+	if e, err := d.Stat("sub/back/sub/self/c.txt"); err != nil || e.Name != "c.txt" {
+		t.Errorf("Stat through loop links = %+v, %v", e, err)
+	}
 	if _, err := d.Open("sub"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Open of a folder = %v, want not exist", err)
 	}
 	if e, err := d.Stat(""); err != nil || !e.IsDir || e.Name != "" {
 		t.Errorf("Stat(root) = %+v, %v", e, err)
 	}
+}
+
+func TestHiddenLinksWithHidden(t *testing.T) {
+	d, err := New(tree(t), Options{Hidden: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, name := range []string{"env-link", "hid-link/x", "hid-x", "via-up", ".hidden"} {
+		if _, err := d.Stat(name); err != nil {
+			t.Errorf("with hidden files shown, Stat(%q) = %v", name, err)
+		}
+	}
+}
+
+// TestFIFONeverOpened checks that a FIFO is refused before it is opened: a
+// writer waiting on it stays blocked.
+func TestFIFONeverOpened(t *testing.T) {
+	root := tree(t)
+	d, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	opened := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(filepath.Join(root, "fifo"), os.O_WRONLY, 0)
+		if err == nil {
+			f.Close()
+		}
+		opened <- err
+	}()
+	if f, err := d.Open("fifo"); !errors.Is(err, fs.ErrNotExist) {
+		if f != nil {
+			f.Close()
+		}
+		t.Errorf("Open(fifo) = %v, want not exist", err)
+	}
+	select {
+	case <-opened:
+		t.Error("Open(fifo) opened the FIFO: a waiting writer was released")
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Release the writer.
+	r, err := os.OpenFile(filepath.Join(root, "fifo"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-opened
+	r.Close()
 }
 
 func TestNewErrors(t *testing.T) {
