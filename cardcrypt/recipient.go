@@ -27,12 +27,18 @@ func LoadRecipientFile(path string) (*Key, error) {
 		return nil, fmt.Errorf("recipient key %s: %w", path, err)
 	}
 	key, err := parseRecipient(data)
+	if errors.Is(err, errNoEncryptionKey) {
+		return nil, fmt.Errorf("recipient key %s: %w; add one with gpg --quick-add-key FINGERPRINT default encr, then export the key again", path, err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("recipient key %s: %w (export one with gpg --export KEYID > FILE)", path, err)
+		return nil, fmt.Errorf("recipient key %s: %w (export one with gpg --export --armor KEYID > FILE)", path, err)
 	}
 	key.Source = path
 	return key, nil
 }
+
+// errNoEncryptionKey: the key has no encryption subkey valid now.
+var errNoEncryptionKey = errors.New("the key has no valid encryption subkey (expired, revoked or never made)")
 
 func parseRecipient(data []byte) (*Key, error) {
 	var list openpgp.EntityList
@@ -48,9 +54,12 @@ func parseRecipient(data []byte) (*Key, error) {
 	if len(list) == 0 {
 		return nil, errors.New("no key in the file")
 	}
+	if len(list) > 1 {
+		return nil, fmt.Errorf("the file holds %d keys; give each with its own --recipient", len(list))
+	}
 	k, ok := list[0].EncryptionKey(time.Now())
 	if !ok {
-		return nil, errors.New("the key has no valid encryption subkey")
+		return nil, errNoEncryptionKey
 	}
 	return &Key{Public: k.PublicKey}, nil
 }
