@@ -21,6 +21,9 @@ const leaveTimeout = 100 * time.Millisecond
 // errIdle reports a client that sent no command for the idle time-out.
 var errIdle = errors.New("idle time-out")
 
+// errLoginTimeout reports a client that did not log in in time.
+var errLoginTimeout = errors.New("login time-out")
+
 // ctrlConn is the control connection handed to goftp. It hands over
 // cleaned command lines one by one, bounds their length, drops idle
 // clients with a reply, and watches for ABOR while a transfer runs.
@@ -41,6 +44,12 @@ type ctrlConn struct {
 	deadline time.Time // when the command being read times out
 	busy     bool      // a transfer runs
 
+	// loginBy is when a client that has not logged in is dropped, however
+	// many commands it sends: until then it holds a place under the caps
+	// without having shown that it means to use the server.
+	loginBy  time.Time
+	loggedIn atomic.Bool
+
 	leaving   atomic.Bool // the server shuts down: write with a short deadline
 	closeOnce sync.Once
 	done      chan struct{}
@@ -55,12 +64,13 @@ type peerAddr struct {
 
 func newCtrlConn(raw *net.TCPConn, srv *Server, id uint64) *ctrlConn {
 	c := &ctrlConn{
-		raw:   raw,
-		srv:   srv,
-		id:    id,
-		peer:  addrOf(raw.RemoteAddr()),
-		local: addrOf(raw.LocalAddr()),
-		done:  make(chan struct{}),
+		raw:     raw,
+		srv:     srv,
+		id:      id,
+		peer:    addrOf(raw.RemoteAddr()),
+		local:   addrOf(raw.LocalAddr()),
+		loginBy: time.Now().Add(srv.loginWait),
+		done:    make(chan struct{}),
 	}
 	c.state = &session{conn: c}
 	// Python's ftplib sends ABOR as urgent data; keep it in the stream.
@@ -123,7 +133,14 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, c.fail(err)
 		}
+		loginLimit := !c.loggedIn.Load() && c.loginBy.Before(deadline)
+		if loginLimit {
+			deadline = c.loginBy
+		}
 		if err := c.fill(deadline); err != nil {
+			if loginLimit && errors.Is(err, errIdle) {
+				err = errLoginTimeout
+			}
 			return 0, c.fail(err)
 		}
 	}
@@ -154,6 +171,9 @@ func (c *ctrlConn) fail(err error) error {
 	case errors.Is(err, errIdle):
 		c.srv.log.Info("ftp client idle, dropped", "conn", c.id, "client", c.peer, "idle", c.srv.idle)
 		c.reply(421, fmt.Sprintf("No command for %s; closing connection.", c.srv.idle))
+	case errors.Is(err, errLoginTimeout):
+		c.srv.log.Info("ftp client did not log in in time, dropped", "conn", c.id, "client", c.peer, "limit", c.srv.loginWait)
+		c.reply(421, fmt.Sprintf("Not logged in within %s; closing connection.", c.srv.loginWait))
 	}
 	return err
 }

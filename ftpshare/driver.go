@@ -94,6 +94,9 @@ func (a anonymousAuth) CheckPasswd(ctx *ftp.Context, user, _ string) (bool, erro
 	if ctx != nil && ctx.Sess != nil {
 		if pa, isPeer := ctx.Sess.RemoteAddr().(peerAddr); isPeer {
 			log = log.With("conn", pa.conn.id, "client", pa.conn.peer)
+			if ok {
+				pa.conn.loggedIn.Store(true) // lifts the login time limit
+			}
 		}
 	}
 	if ok {

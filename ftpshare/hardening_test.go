@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -487,4 +488,97 @@ func TestTransferLongerThanIdleTimeout(t *testing.T) {
 		t.Errorf("got %d bytes, want %d", total, 64<<20)
 	}
 	c.expect(200, "NOOP")
+}
+
+func TestLoginTimeLimit(t *testing.T) {
+	const limit = 500 * time.Millisecond
+	_, addr := start(t, openView(t), Options{LoginTimeout: limit, IdleTimeout: 10 * time.Second, MaxConnsPerIP: 4}, "127.0.0.1")
+	in := dial(t, addr)
+	in.login()
+	lurker := dial(t, addr)   // NOOPs before login kept it in for ever
+	silent := dial(t, addr)   // says nothing
+	dribbler := dial(t, addr) // never finishes its first line
+	refused := func() bool {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		line := make([]byte, 3)
+		_, _ = io.ReadFull(conn, line)
+		return string(line) == "421"
+	}
+	if !refused() {
+		t.Fatal("a fifth connection from the address was admitted; the cap is 4")
+	}
+	gotOut := false
+	for i := range 30 { // 3 s in all
+		time.Sleep(100 * time.Millisecond)
+		_, _ = dribbler.conn.Write([]byte("N"))
+		code, msg := lurker.send("NOOP")
+		if code == 421 {
+			if !strings.Contains(msg, "Not logged in within") {
+				t.Errorf("login time-out reply %q", msg)
+			}
+			if elapsed := time.Duration(i+1) * 100 * time.Millisecond; elapsed < limit {
+				t.Errorf("dropped after %s, before the %s limit", elapsed, limit)
+			}
+			gotOut = true
+			break
+		}
+		if code != 200 {
+			t.Fatalf("NOOP before login: %d %q", code, msg)
+		}
+	}
+	if !gotOut {
+		t.Fatal("a client that never logs in but sends NOOP stays connected")
+	}
+	for name, c := range map[string]*client{"lurker": lurker, "silent": silent, "dribbler": dribbler} {
+		_ = c.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if name != "lurker" {
+			if code, msg := c.read(); code != 421 {
+				t.Errorf("%s: got %d %q, want 421", name, code, msg)
+			}
+		}
+		if _, err := c.conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+			t.Errorf("%s: connection still open after the login time-out: %v", name, err)
+		}
+	}
+	in.expect(200, "NOOP") // logged in: the limit does not apply
+	// The places are free again.
+	deadline := time.Now().Add(3 * time.Second)
+	for refused() {
+		if time.Now().After(deadline) {
+			t.Fatal("places held by clients that never logged in were not given back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	dial(t, addr).login()
+}
+
+func TestPerClientCapCountsIPv6Per64(t *testing.T) {
+	srv, err := New(openView(t), Options{MaxConnsPerIP: 2, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(ip string) *ctrlConn { return &ctrlConn{peer: netip.MustParseAddr(ip)} }
+	a, b := conn("2001:db8:1:2::1"), conn("2001:db8:1:2:ffff::9")
+	for _, c := range []*ctrlConn{a, b} {
+		if why := srv.admit(c); why != "" {
+			t.Fatalf("admit %s: %s", c.peer, why)
+		}
+	}
+	if why := srv.admit(conn("2001:db8:1:2:abcd::77")); !strings.Contains(why, "/64") {
+		t.Errorf("a third address of the same /64 was admitted (%q); want refused", why)
+	}
+	for _, ip := range []string{"2001:db8:1:3::1", "192.0.2.1", "192.0.2.2"} {
+		if why := srv.admit(conn(ip)); why != "" {
+			t.Errorf("admit %s: %s", ip, why)
+		}
+	}
+	srv.forget(a)
+	if why := srv.admit(conn("2001:db8:1:2::5")); why != "" {
+		t.Errorf("a place freed in the /64 was not given back: %s", why)
+	}
 }

@@ -26,6 +26,7 @@ import (
 // Defaults for zero Options.
 const (
 	defaultIdle          = 5 * time.Minute
+	defaultLoginTimeout  = 30 * time.Second
 	defaultMaxConns      = 200
 	defaultMaxConnsPerIP = 20
 )
@@ -41,8 +42,12 @@ type Options struct {
 	// IdleTimeout drops clients that send no command for this long; 0
 	// means 5 minutes.
 	IdleTimeout time.Duration
+	// LoginTimeout drops clients that have not logged in this long after
+	// connecting, whatever they send meanwhile; 0 means 30 seconds.
+	LoginTimeout time.Duration
 	// MaxConns and MaxConnsPerIP cap the control connections in total and
-	// per client address; 0 means 200 and 20.
+	// per client address (per /64 network for IPv6, where one client
+	// holds many addresses); 0 means 200 and 20.
 	MaxConns, MaxConnsPerIP int
 	// Logger receives logins, transfers and refusals; nil discards.
 	Logger *slog.Logger
@@ -50,17 +55,18 @@ type Options struct {
 
 // Server is an anonymous read-only FTP server over a sharefs.View.
 type Server struct {
-	view     sharefs.View
-	low      int
-	high     int
-	public   netip.Addr // IPv4 to announce in PASV, if set
-	idle     time.Duration
-	pasvWait time.Duration // how long a passive port waits for the client
-	stall    time.Duration // how long a data connection may make no progress
-	maxConns int
-	maxPerIP int
-	log      *slog.Logger
-	commands map[string]ftp.Command
+	view      sharefs.View
+	low       int
+	high      int
+	public    netip.Addr // IPv4 to announce in PASV, if set
+	idle      time.Duration
+	loginWait time.Duration
+	pasvWait  time.Duration // how long a passive port waits for the client
+	stall     time.Duration // how long a data connection may make no progress
+	maxConns  int
+	maxPerIP  int
+	log       *slog.Logger
+	commands  map[string]ftp.Command
 
 	nextID atomic.Uint64
 
@@ -79,6 +85,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 	s := &Server{
 		view:      view,
 		idle:      orDefault(opts.IdleTimeout, defaultIdle),
+		loginWait: orDefault(opts.LoginTimeout, defaultLoginTimeout),
 		pasvWait:  pasvTimeout,
 		stall:     max(orDefault(opts.IdleTimeout, defaultIdle), minStall),
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
@@ -243,11 +250,14 @@ func (s *Server) admit(c *ctrlConn) string {
 		return "Server shutting down."
 	case len(s.conns) >= s.maxConns:
 		return fmt.Sprintf("Too many connections (%d); try again later.", s.maxConns)
-	case s.perIP[c.peer] >= s.maxPerIP:
+	case s.perIP[clientKey(c.peer)] >= s.maxPerIP:
+		if c.peer.Is6() {
+			return fmt.Sprintf("Too many connections from your /64 network (%d); try again later.", s.maxPerIP)
+		}
 		return fmt.Sprintf("Too many connections from your address (%d); try again later.", s.maxPerIP)
 	}
 	s.conns[c] = struct{}{}
-	s.perIP[c.peer]++
+	s.perIP[clientKey(c.peer)]++
 	return ""
 }
 
@@ -259,9 +269,20 @@ func (s *Server) forget(c *ctrlConn) {
 		return
 	}
 	delete(s.conns, c)
-	if s.perIP[c.peer]--; s.perIP[c.peer] <= 0 {
-		delete(s.perIP, c.peer)
+	key := clientKey(c.peer)
+	if s.perIP[key]--; s.perIP[key] <= 0 {
+		delete(s.perIP, key)
 	}
+}
+
+// clientKey is what the per-client caps count: the IPv4 address, or the
+// /64 network of an IPv6 address, since one IPv6 host is usually given a
+// whole /64 and can pick a new address in it for every connection.
+func clientKey(ip netip.Addr) netip.Addr {
+	if ip.Is6() && !ip.Is4In6() {
+		return netip.PrefixFrom(ip, 64).Masked().Addr()
+	}
+	return ip
 }
 
 // capListener hands goftp only admitted connections; it answers the
