@@ -30,31 +30,95 @@ type session struct {
 	epsvAll bool  // EPSV ALL: only EPSV may set up data connections
 
 	mu     sync.Mutex
-	pasv   *net.TCPListener // waiting passive listener, at most one
-	timer  *time.Timer      // closes pasv when the client never comes
-	active netip.AddrPort   // PORT/EPRT target, if valid
-	data   io.Closer        // what a running transfer waits on or sends to
+	pasv   *passive       // waiting passive listener, at most one
+	timer  *time.Timer    // closes pasv when the client never comes
+	active netip.AddrPort // PORT/EPRT target, if valid
+	data   io.Closer      // what a running transfer waits on or sends to
 	closed bool
+}
+
+// errPassiveQuota reports a client address that already holds as many
+// waiting passive listeners as it may.
+var errPassiveQuota = errors.New("too many passive ports open for this client address")
+
+// passive is a waiting passive listener. It counts against its client
+// address's quota until it is closed.
+type passive struct {
+	ln   *net.TCPListener
+	srv  *Server
+	key  netip.Addr // clientKey of the session's peer
+	once sync.Once
+}
+
+// close closes the listener and gives its place back to the quota.
+func (p *passive) close() {
+	p.once.Do(func() {
+		p.ln.Close()
+		p.srv.releasePassive(p.key)
+	})
 }
 
 // listenPassive replaces any earlier data setup with a new passive
 // listener on the control connection's local address and returns its port.
+// It fails with errPassiveQuota when the client's address (all its
+// sessions together) already holds its share of listeners.
 func (s *session) listenPassive(low, high int, wait time.Duration) (int, error) {
 	s.reset()
+	srv, key := s.conn.srv, clientKey(s.conn.peer)
+	if !srv.reservePassive(key) {
+		return 0, errPassiveQuota
+	}
 	ln, err := bindPassive(s.conn.local, low, high)
 	if err != nil {
+		srv.releasePassive(key)
 		return 0, err
 	}
+	p := &passive{ln: ln, srv: srv, key: key}
 	_ = ln.SetDeadline(time.Now().Add(wait))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		ln.Close()
+		p.close()
 		return 0, net.ErrClosed
 	}
-	s.pasv = ln
-	s.timer = time.AfterFunc(wait, func() { s.dropListener(ln) })
+	s.pasv = p
+	s.timer = time.AfterFunc(wait, func() { s.dropListener(p) })
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// passiveQuota is how many waiting passive listeners one client address
+// may hold at once, over all its sessions: half the range, so that one
+// address cannot take every port, or a few when the kernel picks ports.
+// A listener waits only from PASV/EPSV until the client connects, so
+// honest clients, even with several sessions, rarely hold more than one.
+func passiveQuota(low, high int) int {
+	if low == 0 {
+		return kernelPassiveQuota
+	}
+	return max((high-low+1)/2, 1)
+}
+
+// kernelPassiveQuota is the quota when the kernel picks passive ports.
+const kernelPassiveQuota = 4
+
+// reservePassive takes a place of key's passive quota, or reports false.
+func (s *Server) reservePassive(key netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pasvOpen[key] >= s.pasvQuota {
+		return false
+	}
+	s.pasvOpen[key]++
+	return true
+}
+
+// releasePassive gives back a place taken by reservePassive.
+func (s *Server) releasePassive(key netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pasvOpen[key]--; s.pasvOpen[key] <= 0 {
+		delete(s.pasvOpen, key)
+	}
 }
 
 // bindPassive listens on ip at a free port of low..high, or at a port the
@@ -79,12 +143,12 @@ func bindPassive(ip netip.Addr, low, high int) (*net.TCPListener, error) {
 	return nil, fmt.Errorf("no free passive port in %d-%d", low, high)
 }
 
-// dropListener closes ln if it is still the waiting passive listener.
-func (s *session) dropListener(ln *net.TCPListener) {
+// dropListener closes p if it is still the waiting passive listener.
+func (s *session) dropListener(p *passive) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pasv == ln {
-		s.pasv.Close()
+	if s.pasv == p {
+		s.pasv.close()
 		s.pasv = nil
 	}
 }
@@ -106,7 +170,7 @@ func (s *session) reset() {
 
 func (s *session) clearLocked() {
 	if s.pasv != nil {
-		s.pasv.Close()
+		s.pasv.close()
 		s.pasv = nil
 	}
 	if s.timer != nil {
@@ -140,8 +204,8 @@ func (s *session) open() (*net.TCPConn, error) {
 	case ln != nil:
 		// Recorded so that ABOR or the session's end stops the wait.
 		s.setData(listenerConn{ln})
-		dc, err = s.accept(ln)
-		ln.Close()
+		dc, err = s.accept(ln.ln)
+		ln.close()
 	case target.IsValid():
 		dc, err = s.dial(target)
 	default:
@@ -242,9 +306,9 @@ func (s *session) close() {
 }
 
 // listenerConn closes a passive listener that a transfer waits on.
-type listenerConn struct{ ln *net.TCPListener }
+type listenerConn struct{ p *passive }
 
-func (l listenerConn) Close() error { return l.ln.Close() }
+func (l listenerConn) Close() error { l.p.close(); return nil }
 
 // dialing cancels a PORT/EPRT connection in progress.
 type dialing struct{ cancel context.CancelFunc }

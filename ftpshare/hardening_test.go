@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -580,5 +581,116 @@ func TestPerClientCapCountsIPv6Per64(t *testing.T) {
 	srv.forget(a)
 	if why := srv.admit(conn("2001:db8:1:2::5")); why != "" {
 		t.Errorf("a place freed in the /64 was not given back: %s", why)
+	}
+}
+
+// dialClientFrom opens a control connection from a chosen loopback
+// address, or skips the test when that address cannot be used.
+func dialClientFrom(t *testing.T, from, addr string) *client {
+	t.Helper()
+	conn, err := dialFrom(t, from, addr)
+	if err != nil {
+		testutil.Skip(t, "cannot dial from "+from+": "+err.Error())
+	}
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c := &client{t: t, conn: conn, tp: textproto.NewConn(conn)}
+	t.Cleanup(func() { c.tp.Close() })
+	c.expect(220, "")
+	return c
+}
+
+func TestPassiveQuotaPerAddress(t *testing.T) {
+	low, high := freePortRange(t, 5) // a quota of 2 per address
+	srv, addr := start(t, openView(t), Options{PassiveLow: low, PassiveHigh: high}, "127.0.0.1")
+	var greedy []*client
+	var waiting []int // sessions whose EPSV got a port
+	for i := range 5 {
+		c := dial(t, addr)
+		c.login()
+		greedy = append(greedy, c)
+		switch code, msg := c.send("EPSV"); code {
+		case 229:
+			waiting = append(waiting, i)
+		case 425:
+			if !strings.Contains(msg, "your address (at most 2)") {
+				t.Errorf("refused EPSV message %q", msg)
+			}
+		default:
+			t.Fatalf("EPSV %d: %d %q", i, code, msg)
+		}
+	}
+	if len(waiting) != 2 {
+		t.Fatalf("one address holds %d waiting passive ports of 5; want 2", len(waiting))
+	}
+	// EPSV again in a session that holds a port replaces it: no new place.
+	greedy[waiting[1]].expect(229, "EPSV")
+	// Another address still gets a port and its file.
+	victim := dialClientFrom(t, "127.0.0.2", addr)
+	victim.login()
+	dc, err := dialFrom(t, "127.0.0.2", victim.epsv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = dc.SetDeadline(time.Now().Add(10 * time.Second))
+	victim.expect(150, "RETR hello.txt")
+	got, _ := io.ReadAll(dc)
+	dc.Close()
+	victim.expect(226, "")
+	if string(got) != "hello, world\n" {
+		t.Errorf("victim RETR = %q", got)
+	}
+	// A used port gives its place back.
+	if got := greedy[waiting[0]].get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR = %q", got)
+	}
+	greedy[4].expect(229, "EPSV")
+	greedy[3].expect(425, "EPSV")
+	// So does ABOR and the end of a session.
+	greedy[waiting[1]].expect(226, "ABOR")
+	greedy[3].expect(229, "EPSV")
+	for _, c := range greedy {
+		c.expect(221, "QUIT")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		srv.mu.Lock()
+		n := len(srv.pasvOpen)
+		srv.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("passive places still counted after every session quit: %v", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPassiveQuotaKernelPorts(t *testing.T) {
+	srv, err := New(openView(t), Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.pasvWait = 500 * time.Millisecond
+	addr := serve(t, srv, "127.0.0.1")
+	for i := range kernelPassiveQuota {
+		c := dial(t, addr)
+		c.login()
+		if i%2 == 0 {
+			c.pasv()
+		} else {
+			c.epsv()
+		}
+	}
+	last := dial(t, addr)
+	last.login()
+	if msg := last.expect(425, "EPSV"); !strings.Contains(msg, "at most 4") {
+		t.Errorf("refused EPSV message %q", msg)
+	}
+	last.expect(425, "PASV")
+	// Ports nobody connects to close after their wait and free the quota.
+	time.Sleep(800 * time.Millisecond)
+	if got := last.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR after the others' ports timed out = %q", got)
 	}
 }

@@ -65,6 +65,7 @@ type Server struct {
 	stall     time.Duration // how long a data connection may make no progress
 	maxConns  int
 	maxPerIP  int
+	pasvQuota int // waiting passive listeners allowed per client address
 	log       *slog.Logger
 	commands  map[string]ftp.Command
 
@@ -75,6 +76,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*ctrlConn]struct{}
 	perIP     map[netip.Addr]int
+	pasvOpen  map[netip.Addr]int // waiting passive listeners per clientKey
 }
 
 // New checks the options and returns a Server for view.
@@ -94,6 +96,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*ctrlConn]struct{}{},
 		perIP:     map[netip.Addr]int{},
+		pasvOpen:  map[netip.Addr]int{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -101,6 +104,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 	if err := s.setPorts(opts.PassiveLow, opts.PassiveHigh); err != nil {
 		return nil, err
 	}
+	s.pasvQuota = passiveQuota(s.low, s.high)
 	if err := s.setPublicHost(opts.PublicHost); err != nil {
 		return nil, err
 	}

@@ -51,9 +51,15 @@ func cmdEpsv(s *Server, _ *ftp.Session, st *session, arg string) {
 }
 
 // openPassive opens the session's passive listener, answering 425 when
-// no port is free.
+// no port is free or the client's address holds its share of them.
 func openPassive(s *Server, st *session) (int, bool) {
 	port, err := st.listenPassive(s.low, s.high, s.pasvWait)
+	if errors.Is(err, errPassiveQuota) {
+		s.log.Warn("ftp passive port refused: quota", "conn", st.conn.id, "client", st.conn.peer, "quota", s.pasvQuota)
+		st.conn.reply(425, fmt.Sprintf("Too many passive ports waiting for your address (at most %d); "+
+			"connect to them or close other sessions, then try again.", s.pasvQuota))
+		return 0, false
+	}
 	if err != nil {
 		s.log.Warn("ftp passive port failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.reply(425, "Cannot open a passive port; try again later.")
