@@ -103,7 +103,10 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &stream{f: f, name: plain.Name, size: plain.Size}
+	// A file that grows while it is sent (a log being written) goes out as
+	// it was when opened: the size the listing announced. One that
+	// shrinks cannot, and fails.
+	r := &stream{f: snapshot{io.LimitReader(f, plain.Size), f}, name: plain.Name, size: plain.Size}
 	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
 	if err != nil {
 		f.Close()
@@ -408,6 +411,12 @@ func (s *stream) Close() error {
 }
 
 var errClosed = errors.New("read of a closed encrypted file")
+
+// snapshot reads a file up to the size it had when opened.
+type snapshot struct {
+	io.Reader
+	io.Closer
+}
 
 func notExist(name string) error {
 	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}

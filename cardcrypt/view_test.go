@@ -278,8 +278,9 @@ func (w *failAfter) Write(p []byte) (int, error) {
 // readerOnly hides WriteTo, as a copy through a buffer would.
 type readerOnly struct{ io.Reader }
 
-// TestWriteToFileChangesSize: a file that shrinks or grows after Open
-// makes WriteTo fail rather than send a message of the wrong length.
+// TestWriteToFileChangesSize: a file that shrinks after Open makes WriteTo
+// fail rather than send a message of the wrong length; one that grows is
+// sent as it was when opened.
 func TestWriteToFileChangesSize(t *testing.T) { testWriteToFileChangesSize(t) }
 
 func testWriteToFileChangesSize(t *testing.T) {
@@ -303,11 +304,18 @@ func testWriteToFileChangesSize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(name, make([]byte, size+delta), 0o644)
-			_, err = f.(io.WriterTo).WriteTo(io.Discard)
+			grown := bytes.Repeat([]byte{7}, size+delta)
+			os.WriteFile(name, grown, 0o644)
+			var msg bytes.Buffer
+			_, err = f.(io.WriterTo).WriteTo(&msg)
 			f.Close()
-			if err == nil {
-				t.Errorf("file of %d bytes changed by %d: WriteTo succeeded", size, delta)
+			switch {
+			case delta < 0 && err == nil:
+				t.Errorf("file of %d bytes shrank by %d: WriteTo succeeded", size, -delta)
+			case delta > 0 && err != nil:
+				t.Errorf("file of %d bytes grew by %d: %v", size, delta, err)
+			case delta > 0 && !bytes.Equal(g.decrypt(msg.Bytes()), grown[:size]):
+				t.Errorf("file of %d bytes grew by %d: not sent as it was when opened", size, delta)
 			}
 		}
 	}
