@@ -68,8 +68,8 @@ func wrapped(name string, inner ftp.Command) command {
 		name:  name,
 		auth:  inner.RequireAuth(),
 		param: inner.RequireParam(),
-		run: func(_ *Server, sess *ftp.Session, _ *session, arg string) {
-			inner.Execute(sess, arg)
+		run: func(_ *Server, sess *ftp.Session, st *session, arg string) {
+			st.conn.relay(func() { inner.Execute(sess, arg) })
 		},
 	}
 }
@@ -95,8 +95,8 @@ func commandTable(s *Server) map[string]ftp.Command {
 	for _, name := range []string{"CWD", "XCWD", "CDUP", "XCUP", "MODE", "STRU", "NOOP", "QUIT", "SYST", "CLNT"} {
 		table[name] = wrapped(name, defaults[name])
 	}
-	table["PASS"] = command{name: "PASS", run: func(_ *Server, sess *ftp.Session, _ *session, arg string) {
-		defaults["PASS"].Execute(sess, arg) // any password, even none
+	table["PASS"] = command{name: "PASS", run: func(_ *Server, sess *ftp.Session, st *session, arg string) {
+		st.conn.relay(func() { defaults["PASS"].Execute(sess, arg) }) // any password, even none
 	}}
 	for _, name := range writeCommands {
 		table[name] = command{name: name, run: refuseWrite}
@@ -149,7 +149,7 @@ func cmdUser(inner ftp.Command) handler {
 			st.conn.reply(530, "This server is anonymous only: log in as anonymous or ftp.")
 			return
 		}
-		inner.Execute(sess, strings.TrimSpace(arg))
+		st.conn.relay(func() { inner.Execute(sess, strings.TrimSpace(arg)) })
 	}
 }
 

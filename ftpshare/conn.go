@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 )
 
 // writeTimeout bounds one reply write, so a client that never reads
@@ -35,7 +37,9 @@ type ctrlConn struct {
 	local netip.Addr // our address on this connection
 	state *session   // per-session data-connection state
 
-	wmu sync.Mutex // serialises writes of whole replies
+	wmu       sync.Mutex // serialises writes of whole replies
+	capturing bool       // under wmu: goftp's replies are held back by relay
+	captured  []byte     // under wmu: what goftp wrote while capturing
 
 	mu       sync.Mutex
 	lines    lineBuffer
@@ -178,8 +182,48 @@ func (c *ctrlConn) fail(err error) error {
 	return err
 }
 
-// Write implements net.Conn for the session's replies.
+// Write implements net.Conn for the replies goftp writes itself. Those can
+// carry what the client sent (CWD echoes the path), so they are cleaned
+// like this package's own: whole, when relay runs the command, else chunk
+// by chunk (goftp's fixed messages).
 func (c *ctrlConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	if c.capturing {
+		c.captured = append(c.captured, p...)
+		c.wmu.Unlock()
+		return len(p), nil
+	}
+	c.wmu.Unlock()
+	if _, err := c.send(cleanReplies(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// relay runs a goftp command and sends its replies once it is done,
+// cleaned as a whole: goftp writes through a 4 KiB buffer, so a long
+// reply would otherwise reach Write in pieces split anywhere.
+func (c *ctrlConn) relay(run func()) {
+	c.wmu.Lock()
+	c.capturing = true
+	c.wmu.Unlock()
+	defer c.flushCaptured()
+	run()
+}
+
+// flushCaptured ends a capture of relay and sends what it held.
+func (c *ctrlConn) flushCaptured() {
+	c.wmu.Lock()
+	b := c.captured
+	c.capturing, c.captured = false, nil
+	c.wmu.Unlock()
+	if len(b) > 0 {
+		_, _ = c.send(cleanReplies(b))
+	}
+}
+
+// send writes bytes that are whole, clean replies.
+func (c *ctrlConn) send(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	timeout := writeTimeout
@@ -194,7 +238,35 @@ func (c *ctrlConn) Write(p []byte) (int, error) {
 
 // reply writes one single-line reply.
 func (c *ctrlConn) reply(code int, msg string) {
-	_, _ = c.Write(fmt.Appendf(nil, "%d %s\r\n", code, msg))
+	_, _ = c.send(fmt.Appendf(nil, "%d %s\r\n", code, replyText(msg)))
+}
+
+// replyText makes text safe to put on a reply line. Replies echo names
+// and arguments the client sent, which may hold a bare CR, NUL or other
+// control characters: a CR would let a client forge a reply line of its
+// own, and other control bytes upset clients and terminals. Each control
+// character becomes "?", and bytes that are not UTF-8 become U+FFFD, as
+// FEAT announces UTF8 and clients decode replies as such.
+func replyText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// cleanReplies applies replyText to each CRLF-ended line of b.
+func cleanReplies(b []byte) []byte {
+	lines := strings.Split(string(b), "\r\n")
+	for i, l := range lines {
+		lines[i] = replyText(l)
+	}
+	return []byte(strings.Join(lines, "\r\n"))
 }
 
 // goodbye tells the client the server is leaving and closes the
@@ -211,12 +283,12 @@ func (c *ctrlConn) goodbye(msg string) {
 // replyLines writes a multi-line reply: first and last carry the code, the
 // lines between begin with a space as RFC 2389 and 3659 ask.
 func (c *ctrlConn) replyLines(code int, first string, lines []string, last string) {
-	b := fmt.Appendf(nil, "%d-%s\r\n", code, first)
+	b := fmt.Appendf(nil, "%d-%s\r\n", code, replyText(first))
 	for _, l := range lines {
-		b = fmt.Appendf(b, " %s\r\n", l)
+		b = fmt.Appendf(b, " %s\r\n", replyText(l))
 	}
-	b = fmt.Appendf(b, "%d %s\r\n", code, last)
-	_, _ = c.Write(b)
+	b = fmt.Appendf(b, "%d %s\r\n", code, replyText(last))
+	_, _ = c.send(b)
 }
 
 // Close implements net.Conn. It also closes the session's data
@@ -224,6 +296,7 @@ func (c *ctrlConn) replyLines(code int, first string, lines []string, last strin
 func (c *ctrlConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
+		c.flushCaptured() // QUIT replies, then closes
 		err = c.raw.Close()
 		c.state.close()
 		c.srv.forget(c)

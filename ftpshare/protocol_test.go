@@ -1,13 +1,17 @@
 package ftpshare
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 func TestLoginAnonymousOnly(t *testing.T) {
@@ -363,4 +367,75 @@ func TestAddrOfUnmapsIPv4(t *testing.T) {
 	if !got.Is4() || got.String() != "127.0.0.1" {
 		t.Errorf("addrOf of an IPv4-mapped address = %v, want 127.0.0.1", got)
 	}
+}
+
+// TestRepliesCarryNoControlCharacters sends arguments with a bare CR,
+// NUL and other control characters, and bytes that are not UTF-8: every
+// reply must stay one clean line, so a client cannot forge replies.
+func TestRepliesCarryNoControlCharacters(t *testing.T) {
+	addr := startFixture(t)
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(conn)
+	// replyLine reads one reply line and checks it.
+	replyLine := func(sent string) string {
+		t.Helper()
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %q: %v", sent, err)
+		}
+		body, ok := strings.CutSuffix(line, "\r\n")
+		if !ok || !utf8.ValidString(body) || strings.ContainsFunc(body, unicode.IsControl) {
+			t.Errorf("after %q: reply line %q is not clean, valid UTF-8 ending in CRLF", sent, line)
+		}
+		return body
+	}
+	// command sends raw, checks that its whole reply is one line with
+	// the wanted code, and that the next command gets its own reply.
+	command := func(raw string, code int) {
+		t.Helper()
+		if _, err := conn.Write([]byte(raw + "\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := replyLine(raw); !strings.HasPrefix(got, strconv.Itoa(code)+" ") {
+			t.Errorf("%q: reply %q, want %d", raw, got, code)
+		}
+		if _, err := conn.Write([]byte("NOOP\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if got := replyLine("NOOP"); !strings.HasPrefix(got, "200 ") {
+			t.Errorf("%q: a forged reply came before NOOP's own: %q", raw, got)
+		}
+	}
+	replyLine("connect")
+	command("USER anonymous", 331)
+	command("PASS x\r230 fake", 230)
+	forged := "a.txt\r226 fake reply"
+	for _, arg := range []string{
+		forged, "nul\x00byte", "esc\x1b[2Jx", "del\x7fx", "nel\u0085x", "tab\tx",
+		"bad\xff\xfe.txt", "ends in cr\r",
+		// goftp writes through a 4 KiB buffer: a CR at its edge.
+		strings.Repeat("a", 4096-len("550 Directory change to /")-1) + "\r226 split",
+	} {
+		command("SIZE "+arg, 550)
+		command("MDTM "+arg, 550)
+		command("MLST "+arg, 550)
+		command("STAT "+arg, 550)
+		command("CWD "+arg, 550)
+		command("OPTS "+arg, 501)
+	}
+	command("EPSV", 229)
+	command("RETR "+forged, 550)
+	command("EPSV", 229)
+	command("LIST "+forged, 550)
+	command("EPSV", 229)
+	command("MLSD "+forged, 550)
+	command("EPSV", 229)
+	command("NLST "+forged, 550)
+	command("CWD sub", 250)
+	command("PWD", 257)
 }
