@@ -8,10 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"example.com/share/sharefs"
 )
 
 func TestLoginAnonymousOnly(t *testing.T) {
@@ -438,4 +441,46 @@ func TestRepliesCarryNoControlCharacters(t *testing.T) {
 	command("NLST "+forged, 550)
 	command("CWD sub", 250)
 	command("PWD", 257)
+}
+
+// openSpy records every name its view is asked to open.
+type openSpy struct {
+	sharefs.View
+	mu     sync.Mutex
+	opened []string
+}
+
+func (v *openSpy) Open(name string) (sharefs.File, error) {
+	v.mu.Lock()
+	v.opened = append(v.opened, name)
+	v.mu.Unlock()
+	return v.View.Open(name)
+}
+
+func (v *openSpy) took() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.opened)
+}
+
+func TestRetrChecksTypeBeforeOpen(t *testing.T) {
+	spy := &openSpy{View: openView(t)}
+	_, addr := start(t, spy, Options{}, "127.0.0.1")
+	c := dial(t, addr)
+	c.login()
+	for _, name := range []string{"sub", "sub/deeper", "/", ".", "missing.txt", ".hidden", "escape.txt"} {
+		c.epsv()
+		if msg := c.expect(550, "RETR "+name); name == "sub" && !strings.Contains(msg, "not a plain file") {
+			t.Errorf("RETR sub: %q", msg)
+		}
+	}
+	if got := spy.took(); len(got) != 0 {
+		t.Errorf("RETR opened %q before refusing; nothing should have been opened", got)
+	}
+	if got := c.get("RETR hello.txt"); string(got) != "hello, world\n" {
+		t.Errorf("RETR hello.txt = %q", got)
+	}
+	if got := spy.took(); !slices.Equal(got, []string{"/hello.txt"}) {
+		t.Errorf("opened %q, want [/hello.txt]", got)
+	}
 }

@@ -32,17 +32,23 @@ func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
 		return
 	}
 	name := sess.BuildPath(arg)
+	// The type is checked before anything is opened: opening a folder or
+	// anything but a plain file is never what a client may ask for.
+	e, err := s.view.Stat(name)
+	switch {
+	case err != nil:
+		st.conn.reply(550, arg+": no such file.")
+		return
+	case e.IsDir:
+		st.conn.reply(550, arg+": not a plain file.")
+		return
+	}
 	f, err := s.view.Open(name)
 	if err != nil {
 		st.conn.reply(550, arg+": no such file.")
 		return
 	}
 	defer f.Close()
-	e, err := s.view.Stat(name)
-	if err != nil {
-		st.conn.reply(550, arg+": no such file.")
-		return
-	}
 	if err := seekTo(f, offset, e.Size); err != nil {
 		st.conn.reply(554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
 		return
