@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,4 +360,86 @@ func TestUnseekableFiles(t *testing.T) {
 			t.Errorf("curl of an unseekable file: %d bytes, %v", len(got), err)
 		}
 	}
+}
+
+// ftplibNamesScript lists a folder with every ftplib call that decodes
+// names, and fetches one file.
+const ftplibNamesScript = `
+import ftplib, json, sys
+host, port = sys.argv[1], int(sys.argv[2])
+f = ftplib.FTP(timeout=10)
+f.connect(host, port)
+f.login()
+out = {}
+out["mlsd"] = sorted(name for name, facts in f.mlsd())
+out["nlst"] = sorted(f.nlst())
+out["nlst_sub"] = sorted(f.nlst("sub"))
+listing = []
+f.retrlines("LIST", listing.append)
+out["list"] = len(listing)
+parts = []
+f.retrbinary("RETR good.txt", parts.append)
+out["good"] = b"".join(parts).decode()
+f.quit()
+print(json.dumps(out))
+`
+
+// TestPythonFtplibNonUTF8Names serves a folder where some names are not
+// valid UTF-8: they are left out of listings, and the others list and
+// download as usual.
+func TestPythonFtplibNonUTF8Names(t *testing.T) {
+	testutil.NeedTool(t, "python3")
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"good.txt":             "good\n",
+		"ünï.txt":              "unicode\n",
+		"bad\xff\xfe.txt":      "bad\n",
+		"latin1-\xe9t\xe9.txt": "latin-1\n",
+		"sub/ok.txt":           "ok\n",
+		"sub/\xc3(.txt":        "bad utf-8 sequence\n",
+		"bad\xffdir/x.txt":     "in a folder with a bad name\n",
+		"cr\rdir/x.txt":        "in a folder with a CR in its name\n",
+	} {
+		if err := writeFile(filepath.Join(dir, name), []byte(data)); err != nil {
+			testutil.Skip(t, "the file system refuses names that are not UTF-8: "+err.Error())
+		}
+	}
+	view, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { view.Close() })
+	_, addr := start(t, view, Options{}, "127.0.0.1")
+	h, port, _ := net.SplitHostPort(addr)
+	out, err := run(t, "python3", "-c", ftplibNamesScript, h, port)
+	if err != nil {
+		t.Fatalf("ftplib: %v", err)
+	}
+	var got struct {
+		MLSD    []string `json:"mlsd"`
+		NLST    []string `json:"nlst"`
+		NLSTSub []string `json:"nlst_sub"`
+		LIST    int      `json:"list"`
+		Good    string   `json:"good"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("ftplib output %q: %v", out, err)
+	}
+	want := []string{"good.txt", "sub", "ünï.txt"}
+	if !slices.Equal(got.MLSD, want) || !slices.Equal(got.NLST, want) || got.LIST != len(want) {
+		t.Errorf("MLSD %q, NLST %q, LIST %d lines; want %q", got.MLSD, got.NLST, got.LIST, want)
+	}
+	if !slices.Equal(got.NLSTSub, []string{"sub/ok.txt"}) || got.Good != "good\n" {
+		t.Errorf("NLST sub %q, RETR good.txt %q", got.NLSTSub, got.Good)
+	}
+	// NLST puts the folder as the client spelt it before each name.
+	c := dial(t, addr)
+	c.login()
+	// (A 0xFF byte goes doubled, as Telnet wants.)
+	for _, dir := range []string{"cr\rdir", "bad\xff\xffdir"} {
+		if data := c.get("NLST " + dir); len(data) != 0 {
+			t.Errorf("NLST %q = %q; want nothing", dir, data)
+		}
+	}
+	c.expect(550, "MLST bad\xff\xff\xfe.txt")
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"example.com/share/sharefs"
 )
@@ -15,8 +16,15 @@ const timeFormat = "20060102150405"
 func stamp(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 // listable reports whether a name can travel on a line of a listing: a
-// CR or LF inside would break the line-based formats.
-func listable(name string) bool { return !strings.ContainsAny(name, "\r\n") }
+// CR or LF inside would break the line-based formats. A name that is not
+// valid UTF-8 is left out as well: FEAT announces UTF8 and OPTS UTF8 says
+// it is always on, so clients decode listings as UTF-8, and one such name
+// makes some of them fail on the whole folder (Python's ftplib raises
+// UnicodeDecodeError in mlsd and nlst). Such a file cannot be fetched by
+// name over FTP either; HTTP still serves it.
+func listable(name string) bool {
+	return !strings.ContainsAny(name, "\r\n") && utf8.ValidString(name)
+}
 
 // mlsxFacts returns the RFC 3659 facts of an entry, ending with ";".
 func mlsxFacts(e sharefs.Entry) string {

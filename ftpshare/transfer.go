@@ -209,6 +209,10 @@ func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
 	}
 	e, err := s.view.Stat(name)
 	prefix := nlstPrefix(listPath(arg), err == nil && e.IsDir)
+	if !listable(prefix) {
+		// The names would carry the client's spelling of the folder.
+		entries = nil
+	}
 	s.sendListing(st, "NLST", name, entries, func(e sharefs.Entry) string { return prefix + e.Name + "\r\n" })
 }
 
