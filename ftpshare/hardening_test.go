@@ -492,7 +492,7 @@ func TestTransferLongerThanIdleTimeout(t *testing.T) {
 }
 
 func TestLoginTimeLimit(t *testing.T) {
-	const limit = 500 * time.Millisecond
+	const limit = time.Second
 	_, addr := start(t, openView(t), Options{LoginTimeout: limit, IdleTimeout: 10 * time.Second, MaxConnsPerIP: 4}, "127.0.0.1")
 	in := dial(t, addr)
 	in.login()
@@ -514,7 +514,7 @@ func TestLoginTimeLimit(t *testing.T) {
 		t.Fatal("a fifth connection from the address was admitted; the cap is 4")
 	}
 	gotOut := false
-	for i := range 30 { // 3 s in all
+	for i := range 50 { // 5 s in all
 		time.Sleep(100 * time.Millisecond)
 		_, _ = dribbler.conn.Write([]byte("N"))
 		code, msg := lurker.send("NOOP")
@@ -671,7 +671,7 @@ func TestPassiveQuotaKernelPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.pasvWait = 500 * time.Millisecond
+	srv.pasvWait = 1500 * time.Millisecond
 	addr := serve(t, srv, "127.0.0.1")
 	for i := range kernelPassiveQuota {
 		c := dial(t, addr)
@@ -689,7 +689,15 @@ func TestPassiveQuotaKernelPorts(t *testing.T) {
 	}
 	last.expect(425, "PASV")
 	// Ports nobody connects to close after their wait and free the quota.
-	time.Sleep(800 * time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, msg := last.send("EPSV")
+		if code == 229 {
+			break
+		}
+		if code != 425 || time.Now().After(deadline) {
+			t.Fatalf("EPSV after the others' ports timed out: %d %q", code, msg)
+		}
+	}
 	if got := last.get("RETR hello.txt"); string(got) != "hello, world\n" {
 		t.Errorf("RETR after the others' ports timed out = %q", got)
 	}
