@@ -93,6 +93,11 @@ func (s *Server) send(dc *net.TCPConn, f sharefs.File) (int64, error) {
 			}
 		}
 	}
+	// A stream that writes itself (an encrypted file does so in a
+	// pipeline) still renews the deadline on each of its writes.
+	if wt, ok := f.(io.WriterTo); ok {
+		return wt.WriteTo(stallWriter{dc, stall})
+	}
 	buf := make([]byte, 64<<10)
 	return io.CopyBuffer(stallWriter{dc, stall}, readerOnly{f}, buf)
 }
