@@ -59,7 +59,7 @@ func New(view sharefs.View, opts Options) *Server {
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPPort)
 	s.sums = newSumCache(sumCacheSize)
-	s.small = newSmallCache()
+	s.small = newSmallCache(view)
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -123,7 +123,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		err = errors.Join(fmt.Errorf("http shutdown: %w", err), s.srv.Close())
 	}
-	s.closeOnce.Do(s.cache.close)
+	s.closeOnce.Do(func() {
+		s.cache.close()
+		s.small.close()
+	})
 	return err
 }
 
@@ -170,6 +173,12 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
+	if !wantDir {
+		if sf := s.small.trusted(name); sf != nil {
+			serveSmall(w, r, name, sf)
+			return
+		}
+	}
 	entry, err := s.view.Stat(name)
 	if err != nil {
 		s.statFailed(w, r, name, err)
@@ -194,6 +203,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 // match the body even if the name was replaced meanwhile.
 func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry) {
 	if sf := s.small.get(name, entry); sf != nil {
+		s.small.vouch(name, sf)
 		serveSmall(w, r, name, sf)
 		return
 	}
