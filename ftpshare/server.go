@@ -20,6 +20,7 @@ import (
 
 	ftp "goftp.io/server/v2"
 
+	"example.com/share/internal/clientaddr"
 	"example.com/share/sharefs"
 )
 
@@ -279,15 +280,8 @@ func (s *Server) forget(c *ctrlConn) {
 	}
 }
 
-// clientKey is what the per-client caps count: the IPv4 address, or the
-// /64 network of an IPv6 address, since one IPv6 host is usually given a
-// whole /64 and can pick a new address in it for every connection.
-func clientKey(ip netip.Addr) netip.Addr {
-	if ip.Is6() && !ip.Is4In6() {
-		return netip.PrefixFrom(ip, 64).Masked().Addr()
-	}
-	return ip
-}
+// clientKey is what the per-client caps count.
+func clientKey(ip netip.Addr) netip.Addr { return clientaddr.Key(ip) }
 
 // capListener hands goftp only admitted connections; it answers the
 // others with 421 itself.
