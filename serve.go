@@ -122,7 +122,11 @@ func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]servic
 			}
 			return nil, err
 		}
-		srv := httpshare.New(view, httpshare.Options{Logger: logger, FTPPort: ftpPort})
+		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort}
+		if h := c.String("public-host"); h != "" {
+			opts.Hosts = []string{h} // a name people use to reach this machine
+		}
+		srv := httpshare.New(view, opts)
 		// HTTP comes first in the banner.
 		services = append([]service{{"http", ln, srv}}, services...)
 	}

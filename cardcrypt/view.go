@@ -24,6 +24,10 @@ type view struct {
 	e     *Encryptor
 }
 
+// Plain is the view under the encryption, for servers that build one
+// message from many files (a folder archive) and encrypt it as a whole.
+func (v *view) Plain() sharefs.View { return v.inner }
+
 // Encrypting is implemented by the views Encryptor.View returns, so a
 // server can encrypt what it builds itself (a folder archive) the same
 // way, and name it with the same suffix.

@@ -46,7 +46,9 @@ func TestSlowClients(t *testing.T) {
 		}
 	}()
 	for i := range slow + idle {
-		c, err := net.DialTimeout("tcp", ts.Addr, 5*time.Second)
+		// From many loopback addresses: one client alone is capped.
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i%20))}}
+		c, err := d.Dial("tcp", ts.Addr)
 		if err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}

@@ -99,6 +99,12 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 		}
 		ctype, inline = encryptedType(enc.Suffix()), false
 	}
+	select {
+	case s.folderJobs <- struct{}{}:
+		defer func() { <-s.folderJobs }()
+	case <-r.Context().Done():
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -27,7 +27,7 @@ func FuzzPath(f *testing.F) {
 		f.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	s := New(view, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	s := New(view, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Hosts: testHosts})
 	f.Cleanup(func() { s.cache.close() })
 	f.Fuzz(func(t *testing.T, target string) {
 		checkDecoded(t, target)

@@ -104,14 +104,14 @@ func TestSmallResponseOneWrite(t *testing.T) {
 	br := bufio.NewReader(conn)
 	for i, method := range []string{"GET", "GET", "HEAD", "GET"} {
 		before := writes.Load()
-		fmt.Fprintf(conn, "%s /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n", method)
+		fmt.Fprintf(conn, "%s /4k.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method)
 		expect(fmt.Sprintf("kept alive, request %d (%s)", i+1, method), br, method, before)
 	}
 
 	// Two requests sent at once: two responses, each in one write (the
 	// second may be out before the first is read).
 	before := writes.Load()
-	fmt.Fprintf(conn, "GET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /4k.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	fmt.Fprintf(conn, "GET /4k.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /4k.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	expect("pipelined, first", br, "GET", -1)
 	expect("pipelined, second", br, "GET", -1)
 	if n := writes.Load() - before; n != 2 {
@@ -119,7 +119,7 @@ func TestSmallResponseOneWrite(t *testing.T) {
 	}
 
 	for _, req := range []string{
-		"GET /4k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"GET /4k.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
 		"GET /4k.bin HTTP/1.0\r\n\r\n",
 	} {
 		c, err := net.Dial("tcp", addr)

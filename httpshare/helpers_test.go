@@ -202,11 +202,15 @@ func shareView(t testing.TB, dir string, hidden bool) *sharefs.Dir {
 	return v
 }
 
+// testHosts are the names tests reach servers by besides IP addresses:
+// httptest.NewRequest's default and the browser test's LAN-like name.
+var testHosts = []string{"example.com", "share.test"}
+
 // startServer serves view on 127.0.0.1 with s.Serve until the test ends.
 func startServer(t testing.TB, view sharefs.View, tune func(*Server)) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
-	s := New(view, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), FTPPort: 2121})
+	s := New(view, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), FTPPort: 2121, Hosts: testHosts})
 	if tune != nil {
 		tune(s)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 type Options struct {
 	Logger  *slog.Logger // access and error log; nil means discard
 	FTPPort int          // FTP port shown in the page footer; 0 when FTP is off
+	Hosts   []string     // host names to answer to besides this machine's names and IP addresses
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -35,6 +37,10 @@ type Server struct {
 	cache  *listingCache
 	sums   *sumCache
 	small  *smallCache
+	hosts  *hostCheck
+	// folderJobs bounds the archives and SHA256SUMS made at once: each
+	// reads a whole tree.
+	folderJobs chan struct{}
 
 	closeOnce sync.Once
 }
@@ -48,6 +54,9 @@ const (
 	// bodyReadTimeout bounds how long a request body (which this
 	// read-only server never wants) may take to arrive.
 	bodyReadTimeout = 10 * time.Second
+	// maxFolderJobs is how many folder archives or sums are made at once;
+	// more wait their turn.
+	maxFolderJobs = 4
 )
 
 // New builds the server for view.
@@ -60,6 +69,8 @@ func New(view sharefs.View, opts Options) *Server {
 	s.cache = newListingCache(view, log, opts.FTPPort)
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
+	s.hosts = newHostCheck(opts.Hosts...)
+	s.folderJobs = make(chan struct{}, maxFolderJobs)
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -100,13 +111,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A read-only server wants no body; do not wait long for one.
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
 	}
+	if !s.hosts.allowed(r.Host) {
+		misdirected(lw)
+		return
+	}
 	s.router.ServeHTTP(lw, r)
+}
+
+// misdirected answers a request for a host name that is not this
+// machine's (see hostCheck).
+func misdirected(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusMisdirectedRequest)
+	io.WriteString(w, "This share answers to its IP addresses and this machine's name only: use the address share printed.\n")
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown and the accept error otherwise.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(heldListener{ln})
+	// The cap goes inside heldListener, whose connections hold small
+	// responses for one write.
+	err := s.srv.Serve(heldListener{newLimitListener(ln, maxConns, maxConnsPerClient)})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
