@@ -14,10 +14,39 @@ import (
 // access log. It implements io.ReaderFrom by delegation so file bodies
 // still reach the kernel's sendfile, and Unwrap for
 // http.ResponseController.
+//
+// It also drops clients that stop reading: before each write, and each
+// stallChunk of a file sent with sendfile, the connection's write
+// deadline moves writeStall ahead. (A write time-out for the whole
+// response would cut big downloads on slow links instead.)
 type logWriter struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status   int
+	bytes    int64
+	stall    time.Duration // writeStall, shorter in tests
+	deadline bool          // a write deadline was set and must be cleared
+}
+
+// A client that takes longer than writeStall for a write, or for each
+// stallChunk of a file (so at least 8 KiB/s), is dropped.
+const (
+	writeStall = 2 * time.Minute
+	stallChunk = 1 << 20
+)
+
+// renew moves the write deadline writeStall ahead.
+func (w *logWriter) renew() {
+	if http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.stall)) == nil {
+		w.deadline = true
+	}
+}
+
+// done clears the write deadline, which would otherwise stay on the
+// connection for its next requests.
+func (w *logWriter) done() {
+	if w.deadline {
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Time{})
+	}
 }
 
 // WriteHeader records the status.
@@ -33,6 +62,9 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if len(p) > 4<<10 { // small writes sit in net/http's buffer
+		w.renew()
+	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
 	return n, err
@@ -47,12 +79,34 @@ func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 	var n int64
 	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
+		n, err = w.readFromInChunks(rf, src)
 	} else {
 		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
 	}
 	w.bytes += n
 	return n, err
+}
+
+// readFromInChunks sends src through rf stallChunk at a time, renewing
+// the deadline before each. It takes a LimitedReader apart, as the kernel's
+// sendfile path recognises one LimitedReader around a file, not two.
+func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, error) {
+	lr, limited := src.(*io.LimitedReader)
+	if !limited {
+		lr = &io.LimitedReader{R: src, N: 1<<63 - 1}
+	}
+	var total int64
+	for lr.N > 0 {
+		want := min(lr.N, stallChunk)
+		w.renew()
+		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: want})
+		total += n
+		lr.N -= n
+		if err != nil || n < want {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Unwrap gives http.ResponseController the underlying writer.

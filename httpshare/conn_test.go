@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -240,5 +241,37 @@ func TestIdleKeepAliveClosed(t *testing.T) {
 	}
 	if waited := time.Since(start); waited < 500*time.Millisecond {
 		t.Errorf("closed after %v, before the idle time-out", waited)
+	}
+}
+
+// TestStalledReaderDropped: a client that stops reading a download is
+// dropped once a write makes no progress for the stall time, for a file
+// sent with sendfile and for a stream; the server goes on serving.
+func TestStalledReaderDropped(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 64<<20)
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), func(s *Server) { s.writeStall = 500 * time.Millisecond })
+	for _, rng := range []string{"", "Range: bytes=10-\r\n"} {
+		c, err := net.Dial("tcp", ts.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", rng)
+		time.Sleep(2 * time.Second) // read nothing: the server's writes stall
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := io.Copy(io.Discard, c)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%q: the server kept the stalled connection: %v", rng, err)
+		}
+		if got >= int64(len(big)) {
+			t.Errorf("%q: %d bytes arrived; want the download cut", rng, got)
+		}
+	}
+	if resp, body := doRequest(t, "GET", ts.URL+"/big.bin"); resp.StatusCode != 200 || len(body) != len(big) {
+		t.Errorf("after the stalls: %d, %d bytes", resp.StatusCode, len(body))
 	}
 }

@@ -41,6 +41,7 @@ type Server struct {
 	// folderJobs bounds the archives and SHA256SUMS made at once: each
 	// reads a whole tree.
 	folderJobs chan struct{}
+	writeStall time.Duration
 
 	closeOnce sync.Once
 }
@@ -71,6 +72,7 @@ func New(view sharefs.View, opts Options) *Server {
 	s.small = newSmallCache(view)
 	s.hosts = newHostCheck(opts.Hosts...)
 	s.folderJobs = make(chan struct{}, maxFolderJobs)
+	s.writeStall = writeStall
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,
@@ -103,9 +105,10 @@ func (s *Server) routes() *mux.Router {
 
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	lw := &logWriter{ResponseWriter: w, status: 0}
+	lw := &logWriter{ResponseWriter: w, stall: s.writeStall}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
+	defer lw.done()
 	defer s.recoverPanic(lw, r)
 	if r.ContentLength != 0 {
 		// A read-only server wants no body; do not wait long for one.
