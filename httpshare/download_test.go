@@ -239,3 +239,33 @@ func rawOptionsStar(t *testing.T, addr string) (int, http.Header, error) {
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header, nil
 }
+
+// TestTooManyRanges: a request for more than maxRanges ranges gets the
+// whole file, not a multipart response many times its size.
+func TestTooManyRanges(t *testing.T) {
+	ts := startFixture(t)
+	for _, n := range []int{maxRanges, maxRanges + 1, 4000} {
+		ranges := make([]string, n)
+		for i := range ranges {
+			ranges[i] = fmt.Sprintf("%d-%d", i, i)
+		}
+		req, err := http.NewRequest("GET", ts.URL+"/big.bin", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Range", "bytes="+strings.Join(ranges, ","))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := http.StatusPartialContent
+		if n > maxRanges {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%d ranges: %d, want %d (%d bytes)", n, resp.StatusCode, want, len(body))
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,9 +220,17 @@ func serveSmall(w http.ResponseWriter, r *http.Request, name string, f *smallFil
 	_, _ = w.Write(f.data)
 }
 
+// maxRanges is the most byte ranges one request gets; a request for more
+// gets the whole file, as RFC 9110 allows: thousands of tiny ranges would
+// make a response many times the size of the file.
+const maxRanges = 64
+
 // serveContent is http.ServeContent, with a suffix range of no bytes
-// answered 416 as it should be.
+// answered 416 as it should be, and at most maxRanges ranges.
 func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs.Entry, rs io.ReadSeeker) {
+	if strings.Count(r.Header.Get("Range"), ",") >= maxRanges {
+		r.Header.Del("Range")
+	}
 	if !dropEmptySuffixes(r) {
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
 		http.Error(w, "416 requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
