@@ -290,12 +290,18 @@ func each(b *testing.B, bench func(b *testing.B, s *server)) {
 	}
 }
 
-// client is a keep-alive client with room for the 50 concurrent connections
-// the request-rate benchmarks use (the same as bench/run's wrk -c50).
+// conns is the number of concurrent connections of the request-rate
+// benchmarks, the same as bench/run's wrk -c50.
+const conns = 50
+
+// client is a keep-alive client that holds at most conns connections to a
+// server: without the cap, net/http dials a new connection whenever none is
+// idle at that instant, and the count drifts past share's per-client cap.
 func client() *http.Client {
 	return &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        100,
-		MaxIdleConnsPerHost: 100,
+		MaxConnsPerHost:     conns,
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
 		DisableCompression:  true,
 		IdleConnTimeout:     30 * time.Second,
 	}}
@@ -319,7 +325,7 @@ func get(c *http.Client, url string) (int64, error) {
 	return n, nil
 }
 
-// requestRate measures GET url from 50 goroutines over keep-alive connections
+// requestRate measures GET url from conns goroutines over keep-alive connections
 // and reports requests/s next to ns/op.
 func requestRate(b *testing.B, url string) {
 	c := client()
@@ -329,7 +335,7 @@ func requestRate(b *testing.B, url string) {
 		b.Fatal(err)
 	}
 	b.SetBytes(n)
-	b.SetParallelism(max(1, 50/runtime.GOMAXPROCS(0)))
+	b.SetParallelism(max(1, conns/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
