@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -23,12 +22,6 @@ const (
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		// Serving small files is mostly net/http's garbage: collecting
-		// half as often buys about a fifth more requests a second for a
-		// few MiB of memory (measured with bench/).
-		debug.SetGCPercent(200)
-	}
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
