@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -62,7 +63,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	services, err := listenAll(c, view, logger)
+	services, err := listenAll(c, view, folderName(root.Path()), logger)
 	if err != nil {
 		return err
 	}
@@ -101,9 +102,19 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
 }
 
+// folderName is the shared folder's own name ("photos" for "."), which
+// heads the page and names archives of the whole share.
+func folderName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	return filepath.Base(abs)
+}
+
 // listenAll opens the listeners first, so that a port in use is reported
 // before anything is served.
-func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]service, error) {
+func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger) ([]service, error) {
 	var services []service
 	ftpPort := 0
 	if !c.Bool("no-ftp") {
@@ -122,7 +133,7 @@ func listenAll(c *cli.Context, view sharefs.View, logger *slog.Logger) ([]servic
 			}
 			return nil, err
 		}
-		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort}
+		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name}
 		if h := c.String("public-host"); h != "" {
 			opts.Hosts = []string{h} // a name people use to reach this machine
 		}

@@ -19,9 +19,8 @@ import (
 	"example.com/share/sharefs"
 )
 
-// archiveRoot names the archive of the shared folder itself, which has no
-// name of its own in the view.
-const archiveRoot = "share"
+// defaultRootName names the shared folder when its own name is not known.
+const defaultRootName = "share"
 
 // copyBufSize is the buffer each archive or digest run copies file bytes
 // through: large enough for few system calls, small enough to keep memory
@@ -37,17 +36,17 @@ var errChanged = errors.New("file changed while reading")
 
 // archiveName gives the download file name of the archive of folder dir,
 // with extension ext ("zip", "tar.gz"): "photos.zip" for "/a/photos/",
-// "share.zip" for the shared folder itself.
-func archiveName(dir, ext string) string {
-	return archiveBase(dir) + "." + ext
+// ROOT.zip for the shared folder itself, named root.
+func archiveName(root, dir, ext string) string {
+	return archiveBase(root, dir) + "." + ext
 }
 
 // archiveBase is the folder name every path inside an archive of dir
 // starts with, so that unpacking makes one folder instead of spilling files.
-func archiveBase(dir string) string {
+func archiveBase(root, dir string) string {
 	parts, ok := sharefs.Split(dir)
 	if !ok || len(parts) == 0 {
-		return archiveRoot
+		return root
 	}
 	return parts[len(parts)-1]
 }
@@ -59,12 +58,12 @@ func archiveBase(dir string) string {
 // order, folders included, under the folder's own name. On any error
 // (including ctx ending) it stops without writing the central directory, so
 // a cut download can never pass for a complete archive.
-func writeZip(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+func writeZip(ctx context.Context, w io.Writer, view sharefs.View, root, dir string) error {
 	bw := bufio.NewWriterSize(w, outBufSize)
 	zw := zip.NewWriter(bw) // takes bw as its own buffer and flushes it on Close
 	zw.RegisterCompressor(zip.Deflate, newPooledDeflate)
 	buf := make([]byte, copyBufSize)
-	prefix := archiveBase(dir)
+	prefix := archiveBase(root, dir)
 	err := walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
 		return addZipEntry(ctx, zw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
 	})
@@ -159,7 +158,7 @@ func (p *pooledDeflate) Close() error {
 // reading it, with the same order and naming as writeZip. Long or non-ASCII
 // names get PAX records; modification times are kept to the second. Any
 // error stops the stream before the end-of-archive marker.
-func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
+func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, root, dir string) error {
 	bw := bufio.NewWriterSize(w, outBufSize)
 	gz, err := gzip.NewWriterLevel(bw, gzip.BestSpeed)
 	if err != nil {
@@ -167,7 +166,7 @@ func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, dir string)
 	}
 	tw := tar.NewWriter(gz)
 	buf := make([]byte, copyBufSize)
-	prefix := archiveBase(dir)
+	prefix := archiveBase(root, dir)
 	err = walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
 		return addTarEntry(ctx, tw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
 	})

@@ -203,8 +203,12 @@ type archFormat struct {
 }
 
 var archFormats = []archFormat{
-	{ext: "zip", write: writeZip, read: readZipFile, check: checkUnzip, extract: extractUnzip, unpacked: unzipName},
-	{ext: "tar.gz", write: writeTarGz, read: readTarGzFile, check: checkTar, extract: extractTar, unpacked: tarName},
+	{ext: "zip", write: func(ctx context.Context, w io.Writer, v sharefs.View, dir string) error {
+		return writeZip(ctx, w, v, defaultRootName, dir)
+	}, read: readZipFile, check: checkUnzip, extract: extractUnzip, unpacked: unzipName},
+	{ext: "tar.gz", write: func(ctx context.Context, w io.Writer, v sharefs.View, dir string) error {
+		return writeTarGz(ctx, w, v, defaultRootName, dir)
+	}, read: readTarGzFile, check: checkTar, extract: extractTar, unpacked: tarName},
 }
 
 // readZipFile reads a zip with Go's reader, every entry's bytes included.
@@ -321,7 +325,7 @@ func compareEntries(t *testing.T, prefix string, got, want []archEntry) {
 // writeArchive writes an archive of dir to a new file and returns its path.
 func writeArchive(t *testing.T, f archFormat, view sharefs.View, dir string) (string, error) {
 	t.Helper()
-	name := filepath.Join(t.TempDir(), archiveName(dir, f.ext))
+	name := filepath.Join(t.TempDir(), archiveName(defaultRootName, dir, f.ext))
 	out, err := os.Create(name)
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +346,7 @@ func TestArchiveName(t *testing.T) {
 		{"a b/ü 🎉", "zip", "ü 🎉.zip"},
 	}
 	for _, tt := range tests {
-		if got := archiveName(tt.dir, tt.ext); got != tt.want {
+		if got := archiveName(defaultRootName, tt.dir, tt.ext); got != tt.want {
 			t.Errorf("archiveName(%q, %q) = %q, want %q", tt.dir, tt.ext, got, tt.want)
 		}
 	}
@@ -898,7 +902,7 @@ func TestZip64Large(t *testing.T) {
 	hw.sample()
 	base := hw.peak
 	start := time.Now()
-	err = writeZip(context.Background(), hw, view, "")
+	err = writeZip(context.Background(), hw, view, defaultRootName, "")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -70,6 +70,7 @@ type listingCache struct {
 	view    sharefs.View
 	log     *slog.Logger
 	ftpPort int
+	root    string // the shared folder's name
 
 	mu      sync.Mutex
 	folders map[string]*folderEntry
@@ -79,8 +80,8 @@ type listingCache struct {
 	initW   sync.Once
 }
 
-func newListingCache(view sharefs.View, log *slog.Logger, ftpPort int) *listingCache {
-	return &listingCache{view: view, log: log, ftpPort: ftpPort, folders: map[string]*folderEntry{}}
+func newListingCache(view sharefs.View, log *slog.Logger, ftpPort int, root string) *listingCache {
+	return &listingCache{view: view, log: log, ftpPort: ftpPort, root: root, folders: map[string]*folderEntry{}}
 }
 
 // get returns the rendered listing of folder name in the given format;
@@ -219,7 +220,7 @@ func (c *listingCache) render(e *folderEntry, v variant) ([]byte, error) {
 		e.readme = renderReadme(c.view, e.name, e.entries, c.log)
 		e.readmeDone = true
 	}
-	p := pageData{dir: e.name, order: v.order, ftpPort: c.ftpPort, readme: e.readme, noSums: !sumsAvailable(c.view)}
+	p := pageData{dir: e.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: e.readme, noSums: !sumsAvailable(c.view)}
 	return renderHTML(p, entries), nil
 }
 

@@ -19,7 +19,7 @@ const sumCacheSize = 50_000
 type folderDownload struct {
 	key         string
 	contentType string
-	filename    func(dir string) string
+	filename    func(root, dir string) string
 	inline      bool
 	// plainOnly marks a download that means nothing over encrypted
 	// files (digests of messages that differ on every read).
@@ -45,21 +45,21 @@ type plainSource interface {
 var folderDownloads = []folderDownload{
 	{
 		key: "zip", contentType: "application/zip",
-		filename: func(dir string) string { return archiveName(dir, "zip") },
+		filename: func(root, dir string) string { return archiveName(root, dir, "zip") },
 		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
-			return writeZip(ctx, w, view, dir)
+			return writeZip(ctx, w, view, s.opts.Name, dir)
 		},
 	},
 	{
 		key: "tar.gz", contentType: "application/gzip",
-		filename: func(dir string) string { return archiveName(dir, "tar.gz") },
+		filename: func(root, dir string) string { return archiveName(root, dir, "tar.gz") },
 		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
-			return writeTarGz(ctx, w, view, dir)
+			return writeTarGz(ctx, w, view, s.opts.Name, dir)
 		},
 	},
 	{
 		key: "sha256", contentType: "text/plain; charset=utf-8", inline: true, plainOnly: true,
-		filename: func(string) string { return "SHA256SUMS" },
+		filename: func(string, string) string { return "SHA256SUMS" },
 		write: func(s *Server, ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
 			return s.sums.writeSums(ctx, w, view, dir)
 		},
@@ -88,7 +88,7 @@ func (s *Server) serveFolderDownload(w http.ResponseWriter, r *http.Request, dir
 // Behind an encrypting view the download is encrypted as one message.
 func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string, d folderDownload) {
 	view, enc := s.view, encryptingOf(s.view)
-	name, ctype, inline := d.filename(dir), d.contentType, d.inline
+	name, ctype, inline := d.filename(s.opts.Name, dir), d.contentType, d.inline
 	if enc != nil {
 		ps, ok := s.view.(plainSource)
 		if ok {

@@ -173,3 +173,33 @@ func TestCurlSavesArchivesOfAnyName(t *testing.T) {
 		}
 	}
 }
+
+// TestRootName: the shared folder's own name heads the breadcrumbs and
+// names the archive of the whole share and the folder inside it.
+func TestRootName(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "f.txt"), []byte("f"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	view, err := sharefs.New(root, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(New(view, Options{Name: "Holiday <photos>"}))
+	defer ts.Close()
+	_, page := doRequest(t, "GET", ts.URL+"/")
+	if !strings.Contains(string(page), `<a href="/">Holiday &lt;photos&gt;</a>`) {
+		t.Errorf("breadcrumb root is not the folder's name:\n%.600s", page)
+	}
+	resp, body := doRequest(t, "GET", ts.URL+"/?zip")
+	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, `filename="Holiday <photos>.zip"`) {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 2 || zr.File[1].Name != "Holiday <photos>/f.txt" {
+		t.Errorf("zip holds %v", zr.File)
+	}
+}

@@ -47,6 +47,7 @@ func cspHash(text string) string {
 // pageData is what one listing page shows besides its rows.
 type pageData struct {
 	dir     string
+	root    string // the shared folder's name
 	order   listOrder
 	ftpPort int
 	readme  []byte // rendered, safe HTML; nil for none
@@ -57,12 +58,12 @@ type pageData struct {
 func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	var b bytes.Buffer
 	b.Grow(8192 + len(entries)*rowBytes + len(p.readme) + len(pageCSS) + len(pageJS))
-	title := html.EscapeString(displayName("/" + p.dir))
+	title := html.EscapeString(displayName(path.Join(p.root, p.dir)))
 	b.WriteString("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
-	writeCrumbs(&b, p.dir)
+	writeCrumbs(&b, p.root, p.dir)
 	writeFolderActions(&b, !p.noSums)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
@@ -126,8 +127,8 @@ func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
 }
 
 // writeCrumbs writes the breadcrumb trail: every ancestor is a link.
-func writeCrumbs(b *bytes.Buffer, dir string) {
-	b.WriteString("<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"/\">share</a>")
+func writeCrumbs(b *bytes.Buffer, root, dir string) {
+	fmt.Fprintf(b, "<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"/\">%s</a>", html.EscapeString(displayName(root)))
 	if dir == "" {
 		b.WriteString("<span>/</span></nav></header>\n")
 		return

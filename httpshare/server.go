@@ -24,6 +24,7 @@ type Options struct {
 	Logger  *slog.Logger // access and error log; nil means discard
 	FTPPort int          // FTP port shown in the page footer; 0 when FTP is off
 	Hosts   []string     // host names to answer to besides this machine's names and IP addresses
+	Name    string       // the shared folder's name: root of the breadcrumbs and of archives; "" means "share"
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -66,8 +67,11 @@ func New(view sharefs.View, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Name == "" || opts.Name == "/" || opts.Name == "." {
+		opts.Name = defaultRootName
+	}
 	s := &Server{view: view, opts: opts, log: log}
-	s.cache = newListingCache(view, log, opts.FTPPort)
+	s.cache = newListingCache(view, log, opts.FTPPort, opts.Name)
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
 	s.hosts = newHostCheck(opts.Hosts...)
