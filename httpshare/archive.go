@@ -278,11 +278,9 @@ type treeFunc func(rel string, e sharefs.Entry) error
 
 // walkTree calls fn for folder dir of view and then, depth-first, for every
 // entry below it, in the view's order (folders first). It lists through the
-// view only, so the view's hidden-file and symlink policy holds. A folder
-// that is already open higher up the path (by device and inode: a link to
-// an ancestor) is skipped, so links cannot loop; other linked folders
-// appear as the listing shows them. It stops at the first error, or when
-// ctx ends.
+// view only, so the view's hidden-file and symlink policy holds, and the
+// view lists no link back up the path, so the walk cannot loop. It stops at
+// the first error, or when ctx ends.
 func walkTree(ctx context.Context, view sharefs.View, dir string, fn treeFunc) error {
 	top, err := view.Stat(dir)
 	if err != nil {
@@ -294,53 +292,20 @@ func walkTree(ctx context.Context, view sharefs.View, dir string, fn treeFunc) e
 	if err := fn("", top); err != nil {
 		return err
 	}
-	wk := &treeWalker{ctx: ctx, view: view, fn: fn, open: map[folderID]bool{}}
-	if err := wk.openAncestors(dir); err != nil {
-		return err
-	}
-	return wk.folder(dir, "", top)
+	wk := &treeWalker{ctx: ctx, view: view, fn: fn}
+	return wk.folder(dir, "")
 }
-
-// openAncestors marks the folders above dir in the view as open, so that a
-// link back to one of them is skipped even though the walk started below.
-func (wk *treeWalker) openAncestors(dir string) error {
-	parts, _ := sharefs.Split(dir)
-	for i := range parts {
-		e, err := wk.view.Stat(strings.Join(parts[:i], "/"))
-		if err != nil {
-			return fmt.Errorf("walk %q: %w", dir, err)
-		}
-		if id, ok := folderIDOf(e); ok {
-			wk.open[id] = true
-		}
-	}
-	return nil
-}
-
-// folderID identifies a folder on disk, whatever path leads to it.
-type folderID struct{ dev, inode uint64 }
 
 // treeWalker holds the state of one walk.
 type treeWalker struct {
 	ctx  context.Context
 	view sharefs.View
 	fn   treeFunc
-	open map[folderID]bool // folders on the current path
 }
 
-// folderIDOf identifies folder e, or reports false when the view does not know
-// inodes; the view's limit on path length then ends any loop.
-func folderIDOf(e sharefs.Entry) (folderID, bool) {
-	return folderID{e.Dev, e.Inode}, e.Inode != 0 || e.Dev != 0
-}
-
-// folder walks the entries of folder src, listed as e, whose path relative
-// to the walked folder is rel.
-func (wk *treeWalker) folder(src, rel string, e sharefs.Entry) error {
-	if id, ok := folderIDOf(e); ok {
-		wk.open[id] = true
-		defer delete(wk.open, id)
-	}
+// folder walks the entries of folder src, whose path relative to the
+// walked folder is rel.
+func (wk *treeWalker) folder(src, rel string) error {
 	entries, err := wk.view.List(src)
 	if err != nil && rel != "" {
 		return nil // unreadable, or gone since its parent was listed: left out
@@ -361,9 +326,6 @@ func (wk *treeWalker) folder(src, rel string, e sharefs.Entry) error {
 
 // entry visits one entry of folder src and, for a folder, what it holds.
 func (wk *treeWalker) entry(src, rel string, e sharefs.Entry) error {
-	if id, ok := folderIDOf(e); ok && e.IsDir && wk.open[id] {
-		return nil
-	}
 	childRel := path.Join(rel, e.Name)
 	if err := wk.fn(childRel, e); err != nil {
 		return err
@@ -371,7 +333,7 @@ func (wk *treeWalker) entry(src, rel string, e sharefs.Entry) error {
 	if !e.IsDir {
 		return nil
 	}
-	return wk.folder(joinRel(src, e.Name), childRel, e)
+	return wk.folder(joinRel(src, e.Name), childRel)
 }
 
 // joinRel appends the relative path rel to the view path dir.

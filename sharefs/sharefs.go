@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -109,10 +110,11 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dirInfo, real, ok := d.resolve(rel)
-	if !ok || !dirInfo.IsDir() {
+	onPath, ok := d.foldersOnPath(rel)
+	if !ok {
 		return nil, notExist(name)
 	}
+	real := onPath[len(onPath)-1]
 	f, err := d.root.Open(real)
 	if err != nil {
 		return nil, notExist(name)
@@ -128,7 +130,7 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	}
 	entries := make([]Entry, 0, len(dirents))
 	for _, de := range dirents {
-		if e, ok := d.entryIn(real, de); ok {
+		if e, ok := d.entryIn(real, onPath, de); ok {
 			entries = append(entries, e)
 		}
 	}
@@ -136,9 +138,25 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	return entries, nil
 }
 
-// entryIn describes one directory entry of folder real (a resolved path),
-// or reports false if the policy hides it.
-func (d *Dir) entryIn(real string, de fs.DirEntry) (Entry, bool) {
+// foldersOnPath resolves every folder from the root down to rel, the last
+// one being rel itself, or reports false if one is not a visible folder.
+func (d *Dir) foldersOnPath(rel string) ([]string, bool) {
+	parts := strings.Split(rel, "/")
+	reals := []string{"."}
+	for i := range parts {
+		info, real, ok := d.resolve(strings.Join(parts[:i+1], "/"))
+		if !ok || !info.IsDir() {
+			return nil, false
+		}
+		reals = append(reals, real)
+	}
+	return reals, true
+}
+
+// entryIn describes one directory entry of folder real (a resolved path,
+// reached through the folders onPath), or reports false if the policy
+// hides it.
+func (d *Dir) entryIn(real string, onPath []string, de fs.DirEntry) (Entry, bool) {
 	if !d.visibleName(de.Name()) {
 		return Entry{}, false
 	}
@@ -146,11 +164,12 @@ func (d *Dir) entryIn(real string, de fs.DirEntry) (Entry, bool) {
 	ok := true
 	if de.Type()&fs.ModeSymlink != 0 {
 		// Follow the link under the policy: links leading outside or to
-		// hidden names are dropped, and so are links to the folder itself
-		// or one above it, which would make endless paths for crawlers.
+		// hidden names are dropped, and so are links back to a folder on
+		// the way here or above one, which would make endless paths for
+		// crawlers and archives (every listing is loop-free).
 		var target string
 		info, target, ok = d.resolve(path.Join(real, de.Name()))
-		ok = ok && !(info.IsDir() && within(real, target))
+		ok = ok && !(info.IsDir() && slices.ContainsFunc(onPath, func(p string) bool { return within(p, target) }))
 	} else {
 		var err error
 		info, err = de.Info()

@@ -157,6 +157,21 @@ func TestOpenAndStat(t *testing.T) {
 	if entries, err := d.List("dir-link"); err != nil || !slices.Equal(names(entries), []string{"c.txt"}) {
 		t.Errorf("List(dir-link) = %q, %v; want only c.txt", names(entries), err)
 	}
+	// Two folders linking to each other: the walk a/to-b/ lists no way
+	// back into a.
+	for _, dir := range []string{"x", "y"} {
+		if err := os.Mkdir(filepath.Join(d.Path(), dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink("../y", filepath.Join(d.Path(), "x/to-y"))
+	os.Symlink("../x", filepath.Join(d.Path(), "y/to-x"))
+	if entries, err := d.List("x/to-y"); err != nil || len(entries) != 0 {
+		t.Errorf("List(x/to-y) = %q, %v; want nothing", names(entries), err)
+	}
+	if entries, err := d.List("y"); err != nil || !slices.Equal(names(entries), []string{"to-x"}) {
+		t.Errorf("List(y) = %q, %v; want to-x", names(entries), err)
+	}
 	if e, err := d.Stat("sub/back/sub/self/c.txt"); err != nil || e.Name != "c.txt" {
 		t.Errorf("Stat through loop links = %+v, %v", e, err)
 	}
