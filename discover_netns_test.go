@@ -11,6 +11,7 @@ import (
 
 	"example.com/share/internal/discovery"
 	"example.com/share/internal/discovery/nstest"
+	"example.com/share/internal/testutil"
 )
 
 // TestShareFoundByMDNS runs the share binary with --mdns and --qr in
@@ -19,7 +20,7 @@ import (
 func TestShareFoundByMDNS(t *testing.T) {
 	n := nstest.New(t)
 	peer := nstest.Peer(t)
-	bin := shareBin(t)
+	bin := testutil.BuildShare(t)
 	dir := filepath.Join(t.TempDir(), "Team Videos")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ func TestMain(m *testing.M) {
 	if env != nil {
 		env.close()
 	}
+	testutil.RemoveShare()
 	os.Exit(code)
 }
 
@@ -75,14 +76,15 @@ func setup(b *testing.B) *peers {
 		}
 	}
 	testutil.NeedTool(b, "go")
-	setupOnce.Do(func() { env, setupErr = start() })
+	bin := testutil.BuildShare(b)
+	setupOnce.Do(func() { env, setupErr = start(bin) })
 	if setupErr != nil {
 		b.Fatalf("bench set-up: %v", setupErr)
 	}
 	return env
 }
 
-func start() (*peers, error) {
+func start(bin string) (*peers, error) {
 	base := ""
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 		base = "/dev/shm" // tmpfs: the disk stays out of the measurement
@@ -105,15 +107,6 @@ func start() (*peers, error) {
 	}
 	if err := makeFixtures(p.dir); err != nil {
 		return nil, fmt.Errorf("fixtures: %w", err)
-	}
-	bin := os.Getenv("SHARE_BIN")
-	if bin == "" {
-		bin = filepath.Join(tmp, "share")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = ".." // the module root, where main.go lives
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build share: %w\n%s", err, out)
-		}
 	}
 	if p.share, err = startShare(bin, p.dir, tmp); err != nil {
 		return nil, err

@@ -166,15 +166,7 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 		b.Fatal(err)
 	}
 
-	bin := os.Getenv("SHARE_BIN") // as for the other benchmarks here
-	if bin == "" {
-		bin = filepath.Join(tmp, "share")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = ".." // the module root
-		if out, err := build.CombinedOutput(); err != nil {
-			b.Fatalf("go build share: %v\n%s", err, out)
-		}
-	}
+	bin := testutil.BuildShare(b)
 	fx.base, fx.pid = encStartShare(b, bin, keyFile, dir, tmp)
 	return fx
 }

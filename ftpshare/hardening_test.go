@@ -427,7 +427,7 @@ func TestPassivePortClosedWhenUsedOrUnused(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.pasvWait = time.Second
-	addr := serve(t, srv, "127.0.0.1")
+	addr := testutil.Serve(t, srv, "127.0.0.1")
 	c := dial(t, addr)
 	c.login()
 	// Used: the port closes after its one transfer.
@@ -457,7 +457,7 @@ func TestStalledDataConnectionDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.stall = 500 * time.Millisecond
-	addr := serve(t, srv, "127.0.0.1")
+	addr := testutil.Serve(t, srv, "127.0.0.1")
 	c := dial(t, addr)
 	c.login()
 	dc := dialData(t, c.epsv())
@@ -672,7 +672,7 @@ func TestPassiveQuotaKernelPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.pasvWait = 1500 * time.Millisecond
-	addr := serve(t, srv, "127.0.0.1")
+	addr := testutil.Serve(t, srv, "127.0.0.1")
 	for i := range kernelPassiveQuota {
 		c := dial(t, addr)
 		c.login()

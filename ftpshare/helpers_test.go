@@ -2,7 +2,6 @@ package ftpshare
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/share/internal/testutil"
 	"example.com/share/sharefs"
 )
 
@@ -219,29 +219,7 @@ func start(t testing.TB, view sharefs.View, opts Options, host string) (*Server,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, serve(t, srv, host)
-}
-
-// serve runs srv on a loopback address until the test ends.
-func serve(t testing.TB, srv *Server, host string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("listen on %s: %v", host, err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return srv, testutil.Serve(t, srv, host)
 }
 
 // startFixture serves the fixture on 127.0.0.1 with default options.

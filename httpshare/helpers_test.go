@@ -3,7 +3,6 @@ package httpshare
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/share/internal/testutil"
 	"example.com/share/sharefs"
 )
 
@@ -214,23 +214,7 @@ func startServer(t testing.TB, view sharefs.View, tune func(*Server)) *testServe
 	if tune != nil {
 		tune(s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve returned %v after Shutdown, want nil", err)
-		}
-	})
-	addr := ln.Addr().String()
+	addr := testutil.Serve(t, s, "127.0.0.1")
 	return &testServer{Server: s, URL: "http://" + addr, Addr: addr, logs: logs}
 }
 
