@@ -65,7 +65,7 @@ func TestEncryptedDownloadsDecryptThroughTheCard(t *testing.T) {
 			owner := cardtest.NewGnuPG(t, true)
 			owner.GenerateOnCard(tc.algo, "owner@example.org")
 			other := cardtest.NewGnuPG(t, true)
-			otherKey := other.GenerateSoftware("other@example.org")
+			otherKey := other.GenerateSoftware("other@example.org", "ed25519", "cv25519")
 
 			dir, files := cardFolder(t)
 			args := append([]string{"--encrypt", "--recipient", otherKey}, loopbackArgs...)
@@ -213,7 +213,7 @@ func TestLargeEncryptedDownloadMemory(t *testing.T) {
 		t.Skip("1 GiB download in -short mode")
 	}
 	g := cardtest.NewGnuPG(t, true)
-	key := g.GenerateSoftware("big@example.org")
+	key := g.GenerateSoftware("big@example.org", "ed25519", "cv25519")
 	dir := t.TempDir()
 	f, err := os.Create(filepath.Join(dir, "big.bin"))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"example.com/share/internal/cardtest"
 	"example.com/share/sharefs"
 )
 
@@ -20,8 +21,8 @@ func BenchmarkEncrypt(b *testing.B) {
 			name = "armor"
 		}
 		b.Run(name, func(b *testing.B) {
-			g := newGnuPG(b)
-			key, err := LoadRecipientFile(g.generate("bench@example.org", "ed25519", "cv25519"))
+			g := cardtest.NewGnuPG(b, false)
+			key, err := LoadRecipientFile(g.GenerateSoftware("bench@example.org", "ed25519", "cv25519"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -51,8 +52,8 @@ func BenchmarkEncrypt(b *testing.B) {
 // BenchmarkGnuPGEncrypt measures gpg --encrypt of the same amount of data
 // to the same kind of key, without compression, for comparison.
 func BenchmarkGnuPGEncrypt(b *testing.B) {
-	g := newGnuPG(b)
-	g.generate("bench@example.org", "ed25519", "cv25519")
+	g := cardtest.NewGnuPG(b, false)
+	g.GenerateSoftware("bench@example.org", "ed25519", "cv25519")
 	plain := filepath.Join(b.TempDir(), "plain")
 	f, err := os.Create(plain)
 	if err != nil {
@@ -66,15 +67,15 @@ func BenchmarkGnuPGEncrypt(b *testing.B) {
 	b.SetBytes(benchSize)
 	b.ResetTimer()
 	for range b.N {
-		g.run(nil, "--compress-algo", "none", "--cipher-algo", "AES256", "--yes", "-o", os.DevNull, "-r", "bench@example.org", "--encrypt", plain)
+		g.Run(nil, "--compress-algo", "none", "--cipher-algo", "AES256", "--yes", "-o", os.DevNull, "-r", "bench@example.org", "--encrypt", plain)
 	}
 }
 
 // BenchmarkViewRead measures reading an encrypted file through the view,
 // as a server does: plaintext from disk, encryption, the pipe.
 func BenchmarkViewRead(b *testing.B) {
-	g := newGnuPG(b)
-	key, err := LoadRecipientFile(g.generate("bench@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(b, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("bench@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,13 +7,15 @@ import (
 	"crypto/rand"
 	"fmt"
 	"testing"
+
+	"example.com/share/internal/cardtest"
 )
 
 func TestGnuPGDecryptsWhatWeEncrypt(t *testing.T) {
-	g := newGnuPG(t)
+	g := cardtest.NewGnuPG(t, false)
 	keys := map[string]string{
-		"rsa2048": g.generate("rsa@example.org", "rsa2048", "rsa2048"),
-		"cv25519": g.generate("ecc@example.org", "ed25519", "cv25519"),
+		"rsa2048": g.GenerateSoftware("rsa@example.org", "rsa2048", "rsa2048"),
+		"cv25519": g.GenerateSoftware("ecc@example.org", "ed25519", "cv25519"),
 	}
 	sizes := []int64{0, 1, 191, 8000, 100_000, 3*chunkSize + 5}
 	for algo, path := range keys {
@@ -40,7 +42,7 @@ func TestGnuPGDecryptsWhatWeEncrypt(t *testing.T) {
 
 // roundTrip encrypts size random bytes, announcing announced, checks the
 // predicted size and that GnuPG gives the bytes back.
-func roundTrip(t *testing.T, g *gnupg, e *Encryptor, name string, size, announced int64) {
+func roundTrip(t *testing.T, g *cardtest.GnuPG, e *Encryptor, name string, size, announced int64) {
 	t.Helper()
 	plain := make([]byte, size)
 	rand.Read(plain)
@@ -58,14 +60,14 @@ func roundTrip(t *testing.T, g *gnupg, e *Encryptor, name string, size, announce
 	if want := e.EncryptedSize(name, announced); int64(out.Len()) != want && announced >= 0 {
 		t.Fatalf("encrypted %d bytes, predicted %d", out.Len(), want)
 	}
-	if got := g.decrypt(out.Bytes()); !bytes.Equal(got, plain) {
+	if got := g.Run(out.Bytes(), "--decrypt"); !bytes.Equal(got, plain) {
 		t.Fatalf("gpg gave back %d bytes, want the %d written", len(got), len(plain))
 	}
 }
 
 func TestPartialLengthsKeepTheSizeExact(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("p@example.org", "rsa2048", "rsa2048"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("p@example.org", "rsa2048", "rsa2048"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +88,11 @@ func TestPartialLengthsKeepTheSizeExact(t *testing.T) {
 }
 
 func TestEveryRecipientDecryptsAlone(t *testing.T) {
-	alice, bob := newGnuPG(t), newGnuPG(t)
+	alice, bob := cardtest.NewGnuPG(t, false), cardtest.NewGnuPG(t, false)
 	var keys []*Key
 	for _, k := range []string{
-		alice.generate("alice@example.org", "rsa2048", "rsa3072"),
-		bob.generate("bob@example.org", "ed25519", "cv25519"),
+		alice.GenerateSoftware("alice@example.org", "rsa2048", "rsa3072"),
+		bob.GenerateSoftware("bob@example.org", "ed25519", "cv25519"),
 	} {
 		key, err := LoadRecipientFile(k)
 		if err != nil {
@@ -110,8 +112,8 @@ func TestEveryRecipientDecryptsAlone(t *testing.T) {
 }
 
 func TestSizeMismatchFailsClose(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("m@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("m@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +201,8 @@ func TestPacketSizes(t *testing.T) {
 // 256 comes out a byte short; the packets must still be of the size
 // EncryptedSize counted on.
 func TestRSASessionKeyPacketsAlwaysFullLength(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("r@example.org", "rsa2048", "rsa2048"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("r@example.org", "rsa2048", "rsa2048"))
 	if err != nil {
 		t.Fatal(err)
 	}

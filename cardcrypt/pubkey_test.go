@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"example.com/share/internal/cardtest"
 )
 
 // TestRebuildMatchesGnuPGKeys takes encryption subkeys GnuPG made, turns
@@ -14,14 +16,14 @@ import (
 // fingerprint (the KDF parameters the card does not store are found)
 // and that GnuPG decrypts what is encrypted to it.
 func TestRebuildMatchesGnuPGKeys(t *testing.T) {
-	g := newGnuPG(t)
+	g := cardtest.NewGnuPG(t, false)
 	for _, algo := range []string{"rsa2048", "cv25519", "nistp256", "nistp384", "nistp521"} {
 		t.Run(algo, func(t *testing.T) {
 			sign := algo
 			if algo == "cv25519" {
 				sign = "ed25519"
 			}
-			key, err := LoadRecipientFile(g.generate(algo+"@example.org", sign, algo))
+			key, err := LoadRecipientFile(g.GenerateSoftware(algo+"@example.org", sign, algo))
 			if err != nil {
 				t.Fatal(err)
 			}

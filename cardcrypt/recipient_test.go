@@ -5,21 +5,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"example.com/share/internal/cardtest"
 )
 
 // TestRecipientFileErrors checks that each unusable --recipient file gets
 // an error naming the cause and the fix.
 func TestRecipientFileErrors(t *testing.T) {
-	g := newGnuPG(t)
+	g := cardtest.NewGnuPG(t, false)
 	noPass := []string{"--passphrase", "", "--pinentry-mode", "loopback"}
-	g.run(nil, append(noPass, "--quick-gen-key", "sign-only@example.org", "ed25519", "cert,sign", "never")...)
+	g.Run(nil, append(noPass, "--quick-gen-key", "sign-only@example.org", "ed25519", "cert,sign", "never")...)
 	signOnly := filepath.Join(t.TempDir(), "sign-only.asc")
-	if err := os.WriteFile(signOnly, g.run(nil, "--armor", "--export", "sign-only@example.org"), 0o600); err != nil {
+	if err := os.WriteFile(signOnly, g.Run(nil, "--armor", "--export", "sign-only@example.org"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	g.generate("two@example.org", "ed25519", "cv25519")
+	g.GenerateSoftware("two@example.org", "ed25519", "cv25519")
 	two := filepath.Join(t.TempDir(), "two.asc")
-	if err := os.WriteFile(two, g.run(nil, "--armor", "--export"), 0o600); err != nil {
+	if err := os.WriteFile(two, g.Run(nil, "--armor", "--export"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	junk := filepath.Join(t.TempDir(), "junk.asc")

@@ -10,12 +10,13 @@ import (
 	"sync"
 	"testing"
 
+	"example.com/share/internal/cardtest"
 	"example.com/share/sharefs"
 )
 
 func TestViewServesOnlyEncryptedFiles(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("v@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("v@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestViewServesOnlyEncryptedFiles(t *testing.T) {
 				t.Errorf("%s: read %d bytes, Stat said %d", name, len(msg), ent.Size)
 			}
 			want, _ := os.ReadFile(filepath.Join(dir, name))
-			if got := g.decrypt(msg); string(got) != string(want) {
+			if got := g.Run(msg, "--decrypt"); string(got) != string(want) {
 				t.Errorf("%s: decrypted %d bytes differ from the %d of the file", name, len(got), len(want))
 			}
 		}
@@ -76,8 +77,8 @@ func TestViewServesOnlyEncryptedFiles(t *testing.T) {
 }
 
 func TestClosingAnEncryptedStreamEarly(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("c@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("c@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +109,8 @@ func TestClosingAnEncryptedStreamEarly(t *testing.T) {
 // TestConcurrentDownloads reads one file through the view from several
 // goroutines at once; every message is different and decrypts.
 func TestConcurrentDownloads(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("p@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("p@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestConcurrentDownloads(t *testing.T) {
 		if i > 0 && bytes.Equal(msgs[i], msgs[0]) {
 			t.Error("two downloads gave the same message: session keys repeat")
 		}
-		if got := g.decrypt(msgs[i]); !bytes.Equal(got, want) {
+		if got := g.Run(msgs[i], "--decrypt"); !bytes.Equal(got, want) {
 			t.Errorf("download %d does not decrypt to the file", i)
 		}
 	}
@@ -175,8 +176,8 @@ func TestWithoutSHAInstructions(t *testing.T) {
 }
 
 func testWriteTo(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("w@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("w@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func testWriteTo(t *testing.T) {
 			if int64(first)+n != ent.Size || int64(msg.Len()) != ent.Size {
 				t.Fatalf("armor=%v, %d bytes read first: WriteTo said %d, wrote %d in all, want %d", armor, first, n, msg.Len(), ent.Size)
 			}
-			if got := g.decrypt(msg.Bytes()); !bytes.Equal(got, want) {
+			if got := g.Run(msg.Bytes(), "--decrypt"); !bytes.Equal(got, want) {
 				t.Fatalf("armor=%v, %d bytes read first: message does not decrypt to the file", armor, first)
 			}
 		}
@@ -227,8 +228,8 @@ func testWriteTo(t *testing.T) {
 func TestWriteToFailingWriter(t *testing.T) { testWriteToFailingWriter(t) }
 
 func testWriteToFailingWriter(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("x@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("x@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,8 +285,8 @@ type readerOnly struct{ io.Reader }
 func TestWriteToFileChangesSize(t *testing.T) { testWriteToFileChangesSize(t) }
 
 func testWriteToFileChangesSize(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("s@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("s@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func testWriteToFileChangesSize(t *testing.T) {
 				t.Errorf("file of %d bytes shrank by %d: WriteTo succeeded", size, -delta)
 			case delta > 0 && err != nil:
 				t.Errorf("file of %d bytes grew by %d: %v", size, delta, err)
-			case delta > 0 && !bytes.Equal(g.decrypt(msg.Bytes()), grown[:size]):
+			case delta > 0 && !bytes.Equal(g.Run(msg.Bytes(), "--decrypt"), grown[:size]):
 				t.Errorf("file of %d bytes grew by %d: not sent as it was when opened", size, delta)
 			}
 		}
@@ -327,8 +328,8 @@ func testWriteToFileChangesSize(t *testing.T) {
 func TestReadSizes(t *testing.T) { testReadSizes(t) }
 
 func testReadSizes(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("r@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("r@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func testReadSizes(t *testing.T) {
 			if int64(len(msg)) != ent.Size {
 				t.Fatalf("armor=%v, reads of %v: %d bytes, Stat said %d", armor, sizes, len(msg), ent.Size)
 			}
-			if got := g.decrypt(msg); !bytes.Equal(got, want) {
+			if got := g.Run(msg, "--decrypt"); !bytes.Equal(got, want) {
 				t.Fatalf("armor=%v, reads of %v: message does not decrypt to the file", armor, sizes)
 			}
 		}
@@ -382,8 +383,8 @@ func testReadSizes(t *testing.T) {
 // reads and empty ones (which io.Reader allows): every chunk still comes
 // back to be read into, and the message decrypts.
 func TestPipeStutteringFile(t *testing.T) {
-	g := newGnuPG(t)
-	key, err := LoadRecipientFile(g.generate("u@example.org", "ed25519", "cv25519"))
+	g := cardtest.NewGnuPG(t, false)
+	key, err := LoadRecipientFile(g.GenerateSoftware("u@example.org", "ed25519", "cv25519"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +405,7 @@ func TestPipeStutteringFile(t *testing.T) {
 	if int64(msg.Len()) != e.EncryptedSize("f", int64(len(want))) {
 		t.Fatalf("%d bytes, want %d", msg.Len(), e.EncryptedSize("f", int64(len(want))))
 	}
-	if got := g.decrypt(msg.Bytes()); !bytes.Equal(got, want) {
+	if got := g.Run(msg.Bytes(), "--decrypt"); !bytes.Equal(got, want) {
 		t.Fatal("message does not decrypt to the file")
 	}
 }

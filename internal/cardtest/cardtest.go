@@ -407,20 +407,27 @@ func (g *GnuPG) Decrypt(msg []byte) ([]byte, error) {
 	return g.Try(msg, "--decrypt")
 }
 
-// GenerateSoftware makes a key without passphrase in this home (ed25519
-// primary, cv25519 encryption subkey) and returns its exported public key file.
-func (g *GnuPG) GenerateSoftware(uid string) string {
+// GenerateSoftware makes a key without passphrase in this home: a primary
+// key of algorithm sign and an encryption subkey of algorithm encr (gpg's
+// names: "ed25519", "cv25519", "rsa2048", ...). It returns the exported
+// public key file.
+func (g *GnuPG) GenerateSoftware(uid, sign, encr string) string {
 	g.t.Helper()
 	noPass := []string{"--passphrase", "", "--pinentry-mode", "loopback"}
-	g.Run(nil, append(noPass, "--quick-gen-key", uid, "ed25519", "cert,sign", "never")...)
+	g.Run(nil, append(noPass, "--quick-gen-key", uid, sign, "cert,sign", "never")...)
+	g.Run(nil, append(noPass, "--quick-add-key", g.Fingerprint(uid), encr, "encr", "never")...)
+	return g.Export(uid)
+}
+
+// Fingerprint is the primary key fingerprint of a user ID.
+func (g *GnuPG) Fingerprint(uid string) string {
+	g.t.Helper()
 	out := g.Run(nil, "--with-colons", "--list-keys", uid)
-	var fpr string
 	for line := range strings.SplitSeq(string(out), "\n") {
 		if f := strings.Split(line, ":"); f[0] == "fpr" && len(f) > 9 {
-			fpr = f[9]
-			break
+			return f[9]
 		}
 	}
-	g.Run(nil, append(noPass, "--quick-add-key", fpr, "cv25519", "encr", "never")...)
-	return g.Export(uid)
+	g.t.Fatalf("no fingerprint for %s in %s", uid, out)
+	return ""
 }
