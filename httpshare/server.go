@@ -73,7 +73,7 @@ func New(view sharefs.View, opts Options) *Server {
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPPort, opts.Name)
 	s.sums = newSumCache(sumCacheSize)
-	s.small = newSmallCache()
+	s.small = newSmallCache(view)
 	s.hosts = newHostCheck(opts.Hosts...)
 	s.folderJobs = make(chan struct{}, maxFolderJobs)
 	s.writeStall = writeStall
@@ -157,6 +157,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.closeOnce.Do(func() {
 		s.cache.close()
+		s.small.close()
 	})
 	return err
 }
@@ -204,6 +205,12 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
+	if !wantDir {
+		if sf := s.small.trusted(name); sf != nil {
+			serveSmall(w, r, name, sf)
+			return
+		}
+	}
 	entry, err := s.view.Stat(name)
 	if err != nil {
 		s.statFailed(w, r, name, err)
@@ -228,6 +235,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 // match the body even if the name was replaced meanwhile.
 func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name string, entry sharefs.Entry) {
 	if sf := s.small.get(name, entry); sf != nil {
+		s.small.vouch(name, sf)
 		serveSmall(w, r, name, sf)
 		return
 	}

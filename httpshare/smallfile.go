@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"example.com/share/sharefs"
@@ -47,17 +48,83 @@ type smallFile struct {
 	// once; serveSmall copies its value slices into the response. Nothing
 	// may modify them: net/http copies the header before writing it.
 	header http.Header
+
+	// Trust given by fileTrust: the generation it holds at (0: none),
+	// until when, and when it was last sought (all Unix nanoseconds).
+	trustGen   atomic.Uint64
+	trustUntil atomic.Int64
+	lastVouch  atomic.Int64
 }
+
+// vouchEvery bounds how often trust is sought for one file, so a folder
+// that changes all the time costs no more than a stat per request.
+const vouchEvery = 100 * time.Millisecond
 
 // smallCache holds small files by view name.
 type smallCache struct {
 	mu    sync.RWMutex
 	files map[string]*smallFile
 	bytes int64
+
+	root      string // the view's folder; "" when it has none
+	trustOnce sync.Once
+	trust     atomic.Pointer[fileTrust] // nil until started, or where unavailable
+	closed    atomic.Bool
 }
 
-func newSmallCache() *smallCache {
-	return &smallCache{files: map[string]*smallFile{}}
+func newSmallCache(view sharefs.View) *smallCache {
+	c := &smallCache{files: map[string]*smallFile{}}
+	if v, ok := view.(interface{ Path() string }); ok {
+		c.root = v.Path()
+	}
+	return c
+}
+
+// trusted returns the cached file name if fileTrust vouches that it has
+// not changed since it was last seen, so it needs no stat.
+func (c *smallCache) trusted(name string) *smallFile {
+	t := c.trust.Load()
+	if t == nil {
+		return nil
+	}
+	c.mu.RLock()
+	f := c.files[name]
+	c.mu.RUnlock()
+	if f == nil || !t.current(f.trustGen.Load(), f.trustUntil.Load()) {
+		return nil
+	}
+	return f
+}
+
+// vouch seeks trust for f, just seen unchanged at name by a stat.
+func (c *smallCache) vouch(name string, f *smallFile) {
+	if c.root == "" || c.closed.Load() {
+		return
+	}
+	c.trustOnce.Do(func() {
+		if t := newFileTrust(c.root); t != nil {
+			c.trust.Store(t)
+		}
+	})
+	t := c.trust.Load()
+	now := time.Now().UnixNano()
+	last := f.lastVouch.Load()
+	if t == nil || now-last < int64(vouchEvery) || !f.lastVouch.CompareAndSwap(last, now) {
+		return
+	}
+	if g := t.vouch(name, f.stamp); g != 0 {
+		f.trustUntil.Store(now + int64(trustMaxAge))
+		f.trustGen.Store(g)
+	}
+}
+
+// close stops fileTrust; nothing is trusted after it.
+func (c *smallCache) close() {
+	c.closed.Store(true)
+	c.trustOnce.Do(func() {})
+	if t := c.trust.Load(); t != nil {
+		t.close()
+	}
 }
 
 // get returns the cached file if it is the version e describes.
