@@ -69,7 +69,7 @@ func (v *view) encrypted(ent sharefs.Entry) sharefs.Entry {
 	size := v.e.EncryptedSize(ent.Name, ent.Size)
 	ent.Name += v.e.Suffix()
 	ent.Size = size
-	ent.Inode, ent.Dev = 0, 0
+	ent.Version = sharefs.Version{}
 	return ent
 }
 

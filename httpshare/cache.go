@@ -148,7 +148,7 @@ func (c *listingCache) entry(name string, st sharefs.Entry) *folderEntry {
 // modification time stays put, for a short time only, since a file
 // changing in place does not touch it.
 func fresh(e *folderEntry, now time.Time, st sharefs.Entry) bool {
-	if e.stat.Inode != st.Inode || e.stat.Dev != st.Dev {
+	if e.stat.Version != st.Version {
 		return false
 	}
 	age := now.Sub(e.created)

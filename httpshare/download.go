@@ -9,7 +9,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"example.com/share/sharefs"
@@ -52,15 +51,9 @@ func (s *Server) openEntry(name string, f sharefs.File) (sharefs.Entry, error) {
 	if !ok {
 		return s.view.Stat(name)
 	}
-	info, err := osf.Stat()
-	if err != nil {
-		return sharefs.Entry{}, fmt.Errorf("stat %q: %w", name, err)
-	}
-	e := sharefs.Entry{Name: path.Base(name), Size: info.Size(), ModTime: info.ModTime()}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		e.Inode, e.Dev = st.Ino, uint64(st.Dev)
-	}
-	return e, nil
+	e, err := sharefs.Describe(osf)
+	e.Name = path.Base(name)
+	return e, err
 }
 
 // setFileHeaders sets the type and what every file response carries.
@@ -174,13 +167,13 @@ func typeByExtension(name string) string {
 	return mime.TypeByExtension(path.Ext(name))
 }
 
-// etag builds a strong validator from inode, size and modification time;
-// any change to the file changes at least one of them.
+// etag is the strong validator of the version e describes, or "" when
+// the view does not know it.
 func etag(e sharefs.Entry) string {
-	if e.Size < 0 || e.ModTime.IsZero() {
+	if e.Version.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf(`"%x-%x-%x"`, e.Inode, e.Size, e.ModTime.UnixNano())
+	return `"` + e.Version.String() + `"`
 }
 
 // serveStream sends a file that cannot seek (an encrypting view, say):

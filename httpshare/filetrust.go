@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"example.com/share/sharefs"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,7 +145,7 @@ func (t *fileTrust) current(g uint64, until int64) bool {
 
 // vouch tries to trust the file name, whose stamp is want. It returns
 // the generation the trust holds at, or 0 if name cannot be trusted.
-func (t *fileTrust) vouch(name string, want fileStamp) uint64 {
+func (t *fileTrust) vouch(name string, want sharefs.Version) uint64 {
 	g := t.gen.Load()
 	if g == 0 {
 		return 0
@@ -167,17 +168,16 @@ func (t *fileTrust) vouch(name string, want fileStamp) uint64 {
 		}
 	}
 	for i, p := range paths[1:] {
-		var st unix.Stat_t
-		if unix.Lstat(p, &st) != nil {
+		info, err := os.Lstat(p)
+		if err != nil {
 			return 0
 		}
 		last := i == len(paths)-2
 		if last {
-			if st.Mode&unix.S_IFMT != unix.S_IFREG ||
-				(fileStamp{dev: uint64(st.Dev), inode: st.Ino, size: st.Size, modNano: st.Mtim.Nano()}) != want {
+			if !info.Mode().IsRegular() || sharefs.VersionOf(info) != want {
 				return 0
 			}
-		} else if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		} else if !info.IsDir() {
 			return 0 // a symbolic link on the way
 		}
 	}

@@ -24,21 +24,9 @@ const smallFileMax = 64 << 10
 // so tests can make it small).
 var smallCacheMax int64 = 16 << 20
 
-// fileStamp identifies one version of a file: any write changes its
-// modification time, any replacement its inode.
-type fileStamp struct {
-	dev, inode uint64
-	size       int64
-	modNano    int64
-}
-
-func fileStampOf(e sharefs.Entry) fileStamp {
-	return fileStamp{dev: e.Dev, inode: e.Inode, size: e.Size, modNano: e.ModTime.UnixNano()}
-}
-
 // smallFile is one cached file with its response headers.
 type smallFile struct {
-	stamp   fileStamp
+	stamp   sharefs.Version
 	entry   sharefs.Entry
 	data    []byte
 	ctype   string
@@ -131,7 +119,7 @@ func (c *smallCache) close() {
 func (c *smallCache) get(name string, e sharefs.Entry) *smallFile {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if f := c.files[name]; f != nil && f.stamp == fileStampOf(e) {
+	if f := c.files[name]; f != nil && f.stamp == e.Version {
 		return f
 	}
 	return nil
@@ -169,7 +157,7 @@ const settleTime = 2 * time.Second
 // every read and carry no inode), not written in the last moments.
 func cacheable(f sharefs.File, e sharefs.Entry) bool {
 	_, isOS := f.(*os.File)
-	return isOS && e.Inode != 0 && e.Size >= 0 && e.Size <= smallFileMax &&
+	return isOS && !e.Version.IsZero() && e.Size >= 0 && e.Size <= smallFileMax &&
 		time.Since(e.ModTime) > settleTime
 }
 
@@ -185,7 +173,7 @@ func readSmall(name string, f sharefs.File, e sharefs.Entry) (*smallFile, error)
 		ctype = http.DetectContentType(data[:min(len(data), sniffLen)])
 	}
 	sf := &smallFile{
-		stamp:   fileStampOf(e),
+		stamp:   e.Version,
 		entry:   e,
 		data:    data,
 		ctype:   ctype,

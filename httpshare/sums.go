@@ -31,17 +31,10 @@ type sumCache struct {
 	reused atomic.Int64 // digests served from the cache
 }
 
-// sumStamp is what must stay the same for a cached digest to hold.
-type sumStamp struct {
-	size       int64
-	modNano    int64
-	dev, inode uint64
-}
-
 // sumItem is one cached digest.
 type sumItem struct {
 	path   string
-	stamp  sumStamp
+	stamp  sharefs.Version
 	digest [sha256.Size]byte
 }
 
@@ -54,13 +47,8 @@ func newSumCache(maxEntries int) *sumCache {
 	}
 }
 
-// stampOf takes the validators of e.
-func stampOf(e sharefs.Entry) sumStamp {
-	return sumStamp{size: e.Size, modNano: e.ModTime.UnixNano(), dev: e.Dev, inode: e.Inode}
-}
-
 // lookup returns the cached digest of path if its stamp still matches.
-func (c *sumCache) lookup(path string, st sumStamp) ([sha256.Size]byte, bool) {
+func (c *sumCache) lookup(path string, st sharefs.Version) ([sha256.Size]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[path]
@@ -77,7 +65,7 @@ func (c *sumCache) lookup(path string, st sumStamp) ([sha256.Size]byte, bool) {
 
 // store caches the digest of path, replacing an older one and evicting the
 // least recently used digests beyond the bound.
-func (c *sumCache) store(path string, st sumStamp, digest [sha256.Size]byte) {
+func (c *sumCache) store(path string, st sharefs.Version, digest [sha256.Size]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[path]; ok {
@@ -104,7 +92,7 @@ func (c *sumCache) len() int {
 // cache when the file has not changed.
 func (c *sumCache) digest(ctx context.Context, view sharefs.View, src string, e sharefs.Entry, buf []byte) ([sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
-	st := stampOf(e)
+	st := e.Version
 	if d, ok := c.lookup(src, st); ok {
 		c.reused.Add(1)
 		return d, nil
@@ -122,7 +110,7 @@ func (c *sumCache) digest(ctx context.Context, view sharefs.View, src string, e 
 	h.Sum(sum[:0])
 	// Cache only if the file did not change while it was read; otherwise
 	// the digest may mix old and new bytes under the old stamp.
-	if after, err := view.Stat(src); err == nil && stampOf(after) == st {
+	if after, err := view.Stat(src); err == nil && after.Version == st {
 		c.store(src, st, sum)
 	}
 	return sum, nil

@@ -226,7 +226,7 @@ func TestSumCacheBound(t *testing.T) {
 	c = newSumCache(2)
 	var a, b, d [sha256.Size]byte
 	a[0], b[0], d[0] = 1, 2, 3
-	st := sumStamp{size: 1}
+	st := statOf(t, view, "sub/nested.txt").Version
 	c.store("a", st, a)
 	c.store("b", st, b)
 	if _, ok := c.lookup("a", st); !ok { // a is now the most recent
@@ -241,7 +241,7 @@ func TestSumCacheBound(t *testing.T) {
 			t.Errorf("%s: %v %x", name, ok, got[:1])
 		}
 	}
-	if _, ok := c.lookup("a", sumStamp{size: 2}); ok {
+	if _, ok := c.lookup("a", statOf(t, view, "sub").Version); ok {
 		t.Error("a digest served for another stamp")
 	}
 }
@@ -296,4 +296,14 @@ func TestWriteSumsErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// statOf describes name in view, or fails the test.
+func statOf(t *testing.T, view sharefs.View, name string) sharefs.Entry {
+	t.Helper()
+	e, err := view.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

@@ -25,9 +25,9 @@ type Entry struct {
 	Size    int64     // bytes; -1 when unknown; 0 for folders
 	ModTime time.Time // last modification
 	IsDir   bool
-	// Inode and Dev identify the underlying file, for validators such as
-	// HTTP ETags. Zero when the view does not know them.
-	Inode, Dev uint64
+	// Version identifies this version of the content: validators (HTTP
+	// ETags) and every cache key are made from it. Zero when unknown.
+	Version Version
 }
 
 // File is an open file of a View. Implementations that can seek also
@@ -336,9 +336,7 @@ func entryOf(info fs.FileInfo) Entry {
 	if e.IsDir {
 		e.Size = 0
 	}
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		e.Inode, e.Dev = st.Ino, uint64(st.Dev)
-	}
+	e.Version = VersionOf(info)
 	return e
 }
 

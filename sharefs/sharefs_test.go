@@ -132,7 +132,7 @@ func TestOpenAndStat(t *testing.T) {
 			t.Errorf("Open(%q) read %q, want %q", name, got, want)
 		}
 		e, err := d.Stat(name)
-		if err != nil || e.Size != int64(len(want)) || e.IsDir || e.Inode == 0 {
+		if err != nil || e.Size != int64(len(want)) || e.IsDir || e.Version.IsZero() {
 			t.Errorf("Stat(%q) = %+v, %v", name, e, err)
 		}
 	}
