@@ -22,6 +22,41 @@ func (e *Encryptor) View(inner sharefs.View) sharefs.View {
 type view struct {
 	inner sharefs.View
 	e     *Encryptor
+	lists encryptedLists
+}
+
+// encryptedListsMax bounds the encrypted listings kept.
+const encryptedListsMax = 64
+
+// encryptedLists keeps the encrypted form of inner listings, by folder,
+// while the inner view hands out the same listing (the same array).
+type encryptedLists struct {
+	mu sync.Mutex
+	m  map[string]encryptedList
+}
+
+type encryptedList struct {
+	inner []sharefs.Entry
+	out   []sharefs.Entry
+}
+
+func (c *encryptedLists) get(name string, inner []sharefs.Entry) ([]sharefs.Entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.m[name]
+	if !ok || len(inner) == 0 || len(l.inner) != len(inner) || &l.inner[0] != &inner[0] {
+		return nil, false
+	}
+	return l.out, true
+}
+
+func (c *encryptedLists) put(name string, inner, out []sharefs.Entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= encryptedListsMax {
+		c.m = map[string]encryptedList{} // start again: simpler than an LRU, and rare
+	}
+	c.m[name] = encryptedList{inner, out}
 }
 
 // Plain is the view under the encryption, for servers that build one
@@ -73,19 +108,37 @@ func (v *view) encrypted(ent sharefs.Entry) sharefs.Entry {
 	return ent
 }
 
-// List implements sharefs.View.
+// List implements sharefs.View. The inner listing is shared, so the
+// encrypted one is a copy, kept while the inner view returns the same
+// listing.
 func (v *view) List(name string) ([]sharefs.Entry, error) {
 	ents, err := v.inner.List(name)
 	if err != nil {
 		return nil, err
 	}
+	if out, ok := v.lists.get(name, ents); ok {
+		return out, nil
+	}
+	out := make([]sharefs.Entry, len(ents))
 	for i, ent := range ents {
+		out[i] = ent
 		if !ent.IsDir {
-			ents[i] = v.encrypted(ent)
+			out[i] = v.encrypted(ent)
 		}
 	}
-	sharefs.Sort(ents)
-	return ents, nil
+	sharefs.Sort(out)
+	v.lists.put(name, ents, out)
+	return out, nil
+}
+
+// Watch implements sharefs.View: a file's token is its plain file's.
+func (v *view) Watch(name string) *sharefs.Token {
+	if plain, ok := strings.CutSuffix(name, v.e.Suffix()); ok {
+		if ent, err := v.inner.Stat(name); err != nil || !ent.IsDir {
+			return v.inner.Watch(plain)
+		}
+	}
+	return v.inner.Watch(name)
 }
 
 // Open implements sharefs.View. The file is encrypted as it is read, in

@@ -90,7 +90,8 @@ func (s *Server) listEntries(name string) ([]sharefs.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	kept := entries[:0]
+	// The view's listing is shared: filter into a new slice.
+	kept := make([]sharefs.Entry, 0, len(entries))
 	for _, e := range entries {
 		if listable(e.Name) {
 			kept = append(kept, e)

@@ -64,8 +64,8 @@ func writeZip(ctx context.Context, w io.Writer, view sharefs.View, root, dir str
 	zw.RegisterCompressor(zip.Deflate, newPooledDeflate)
 	buf := make([]byte, copyBufSize)
 	prefix := archiveBase(root, dir)
-	err := walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
-		return addZipEntry(ctx, zw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
+	err := sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {
+		return addZipEntry(ctx, zw, view, sharefs.Join(dir, rel), path.Join(prefix, rel), e, buf)
 	})
 	if err != nil {
 		return err
@@ -167,8 +167,8 @@ func writeTarGz(ctx context.Context, w io.Writer, view sharefs.View, root, dir s
 	tw := tar.NewWriter(gz)
 	buf := make([]byte, copyBufSize)
 	prefix := archiveBase(root, dir)
-	err = walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
-		return addTarEntry(ctx, tw, view, joinRel(dir, rel), path.Join(prefix, rel), e, buf)
+	err = sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {
+		return addTarEntry(ctx, tw, view, sharefs.Join(dir, rel), path.Join(prefix, rel), e, buf)
 	})
 	if err != nil {
 		return err
@@ -270,79 +270,4 @@ func (c cancelableReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// treeFunc is called by walkTree for each entry, with its slash-separated path
-// relative to the walked folder ("" for that folder itself).
-type treeFunc func(rel string, e sharefs.Entry) error
-
-// walkTree calls fn for folder dir of view and then, depth-first, for every
-// entry below it, in the view's order (folders first). It lists through the
-// view only, so the view's hidden-file and symlink policy holds, and the
-// view lists no link back up the path, so the walk cannot loop. It stops at
-// the first error, or when ctx ends.
-func walkTree(ctx context.Context, view sharefs.View, dir string, fn treeFunc) error {
-	top, err := view.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("walk %q: %w", dir, err)
-	}
-	if !top.IsDir {
-		return fmt.Errorf("walk %q: %w", dir, sharefs.ErrNotDir)
-	}
-	if err := fn("", top); err != nil {
-		return err
-	}
-	wk := &treeWalker{ctx: ctx, view: view, fn: fn}
-	return wk.folder(dir, "")
-}
-
-// treeWalker holds the state of one walk.
-type treeWalker struct {
-	ctx  context.Context
-	view sharefs.View
-	fn   treeFunc
-}
-
-// folder walks the entries of folder src, whose path relative to the
-// walked folder is rel.
-func (wk *treeWalker) folder(src, rel string) error {
-	entries, err := wk.view.List(src)
-	if err != nil && rel != "" {
-		return nil // unreadable, or gone since its parent was listed: left out
-	}
-	if err != nil {
-		return fmt.Errorf("list %q: %w", src, err)
-	}
-	for _, child := range entries {
-		if err := wk.ctx.Err(); err != nil {
-			return err
-		}
-		if err := wk.entry(src, rel, child); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// entry visits one entry of folder src and, for a folder, what it holds.
-func (wk *treeWalker) entry(src, rel string, e sharefs.Entry) error {
-	childRel := path.Join(rel, e.Name)
-	if err := wk.fn(childRel, e); err != nil {
-		return err
-	}
-	if !e.IsDir {
-		return nil
-	}
-	return wk.folder(joinRel(src, e.Name), childRel)
-}
-
-// joinRel appends the relative path rel to the view path dir.
-func joinRel(dir, rel string) string {
-	switch {
-	case rel == "":
-		return dir
-	case dir == "" || strings.HasSuffix(dir, "/"):
-		return dir + rel
-	}
-	return dir + "/" + rel
 }

@@ -1,6 +1,7 @@
 package httpshare
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,32 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"example.com/share/cardcrypt"
 	"example.com/share/sharefs"
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 )
-
-// countingView counts List calls; with path set it exposes Path, so the
-// cache can watch the folder with inotify.
-type countingView struct {
-	sharefs.View
-	lists *atomic.Int64
-}
-
-func (v countingView) List(name string) ([]sharefs.Entry, error) {
-	v.lists.Add(1)
-	return v.View.List(name)
-}
-
-// watchableView is a countingView that tells its folder's path.
-type watchableView struct {
-	countingView
-	path string
-}
-
-func (v watchableView) Path() string { return v.path }
 
 // listNames fetches the JSON listing of folder url and maps name→size.
 func listNames(t *testing.T, url string) map[string]int64 {
@@ -53,70 +36,94 @@ func listNames(t *testing.T, url string) map[string]int64 {
 	return out
 }
 
-// eventually polls (bounded) until cond holds on the folder's listing.
-func eventually(t *testing.T, url, what string, cond func(map[string]int64) bool) {
+// encryptingView wraps dir in cardcrypt's encrypting view, to a key made
+// here (no card, no GnuPG needed to list).
+func encryptingView(t *testing.T, dir *sharefs.Dir) sharefs.View {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		names := listNames(t, url)
-		if cond(names) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listing never showed %s: %v", what, names)
-		}
-		time.Sleep(25 * time.Millisecond)
+	ent, err := openpgp.NewEntity("listing test", "", "listing@example.org", nil)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ent.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	p := filepath.Join(t.TempDir(), "key.asc")
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := cardcrypt.LoadRecipientFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := cardcrypt.NewEncryptor([]*cardcrypt.Key{key}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc.View(dir)
 }
 
-func TestListingCacheFollowsChanges(t *testing.T) {
-	for _, watched := range []bool{true, false} {
-		t.Run(fmt.Sprint("inotify=", watched), func(t *testing.T) {
+// TestListingFollowsChanges: every change to a folder shows in the very
+// next listing (no waiting: the view's change notification is exact),
+// for the plain view and the encrypting one; while nothing changes, the
+// listing is rendered once.
+func TestListingFollowsChanges(t *testing.T) {
+	for _, encrypted := range []bool{false, true} {
+		t.Run(fmt.Sprint("encrypted=", encrypted), func(t *testing.T) {
 			dir := t.TempDir()
 			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			lists := &atomic.Int64{}
-			cv := countingView{View: shareView(t, dir, false), lists: lists}
-			var view sharefs.View = cv
-			if watched {
-				view = watchableView{countingView: cv, path: dir}
+			var view sharefs.View = shareView(t, dir, false)
+			suffix := ""
+			if encrypted {
+				view, suffix = encryptingView(t, view.(*sharefs.Dir)), ".gpg"
 			}
 			ts := startServer(t, view, nil)
 			url := ts.URL + "/sub/"
-			if n := len(listNames(t, url)); n != 0 {
-				t.Fatalf("%d entries in an empty folder", n)
+			now := func(what string, cond func(map[string]int64) bool) {
+				t.Helper()
+				if m := listNames(t, url); !cond(m) {
+					t.Fatalf("after %s the listing shows %v", what, m)
+				}
 			}
+			now("nothing", func(m map[string]int64) bool { return len(m) == 0 })
+			first := ts.cache.folders["sub"]
 			listNames(t, url)
-			doRequest(t, "GET", url)
-			doRequest(t, "GET", url, "Accept-Encoding", "gzip")
-			if n := lists.Load(); n != 1 {
-				t.Errorf("four requests listed the folder %d times, want 1", n)
-			}
-			if got := ts.cache.watch != nil; got != watched {
-				t.Errorf("watcher running: %v, want %v", got, watched)
+			if again := ts.cache.folders["sub"]; again != first || len(first.bodies) != 1 {
+				t.Errorf("an unchanged folder was rendered again")
 			}
 			p := filepath.Join(dir, "sub", "new.txt")
 			if err := os.WriteFile(p, []byte("abc"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, url, "the new file", func(m map[string]int64) bool { return m["new.txt"] == 3 })
-			// Growing a file changes no folder time: only the event or the TTL tells.
+			now("a new file", func(m map[string]int64) bool { _, ok := m["new.txt"+suffix]; return ok })
+			size := listNames(t, url)["new.txt"+suffix]
+			// Growing a file changes no folder time: only the event tells.
 			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, _ = f.Write([]byte("defg"))
 			f.Close()
-			eventually(t, url, "the new size", func(m map[string]int64) bool { return m["new.txt"] == 7 })
+			now("a write", func(m map[string]int64) bool { return m["new.txt"+suffix] == size+4 })
 			if err := os.Rename(p, filepath.Join(dir, "sub", "renamed.txt")); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, url, "the rename", func(m map[string]int64) bool { _, old := m["new.txt"]; return !old && m["renamed.txt"] == 7 })
+			now("a rename", func(m map[string]int64) bool {
+				_, old := m["new.txt"+suffix]
+				_, ok := m["renamed.txt"+suffix]
+				return !old && ok
+			})
 			if err := os.Remove(filepath.Join(dir, "sub", "renamed.txt")); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, url, "the removal", func(m map[string]int64) bool { return len(m) == 0 })
+			now("a removal", func(m map[string]int64) bool { return len(m) == 0 })
 			// The folder replaced by another of the same name.
 			if err := os.Rename(filepath.Join(dir, "sub"), filepath.Join(dir, "old")); err != nil {
 				t.Fatal(err)
@@ -124,7 +131,7 @@ func TestListingCacheFollowsChanges(t *testing.T) {
 			if err := os.MkdirAll(filepath.Join(dir, "sub", "inside"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, url, "the new folder", func(m map[string]int64) bool { _, ok := m["inside"]; return ok })
+			now("a new folder", func(m map[string]int64) bool { _, ok := m["inside"]; return ok })
 			if err := os.RemoveAll(filepath.Join(dir, "sub")); err != nil {
 				t.Fatal(err)
 			}
@@ -135,35 +142,60 @@ func TestListingCacheFollowsChanges(t *testing.T) {
 	}
 }
 
+// checkCacheBytes checks that the cache counts exactly the renderings it
+// keeps, within its bound.
+func checkCacheBytes(t *testing.T, c *listingCache) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var sum int64
+	for _, r := range c.folders {
+		r.mu.Lock()
+		for _, b := range r.bodies {
+			sum += int64(len(b.data))
+		}
+		r.mu.Unlock()
+	}
+	if sum != c.bytes || c.bytes > cacheMaxBytes {
+		t.Errorf("cache keeps %d bytes, counts %d; bound %d", sum, c.bytes, cacheMaxBytes)
+	}
+}
+
+// TestListingCacheBounded: many folders, every variant of each, stay
+// within the byte bound.
 func TestListingCacheBounded(t *testing.T) {
+	old := cacheMaxBytes
+	cacheMaxBytes = 64 << 10
+	t.Cleanup(func() { cacheMaxBytes = old })
 	dir := t.TempDir()
-	const folders = cacheMaxFolders + 20
-	for i := range folders {
-		if err := os.Mkdir(filepath.Join(dir, fmt.Sprint("d", i)), 0o755); err != nil {
-			t.Fatal(err)
+	for i := range 40 {
+		for j := range 30 {
+			p := filepath.Join(dir, fmt.Sprint("d", i), fmt.Sprintf("file-%03d.txt", j))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ts := startServer(t, shareView(t, dir, false), nil)
-	for i := range folders {
-		doRequest(t, "GET", fmt.Sprintf("%s/d%d/", ts.URL, i))
-	}
-	c := ts.cache
-	c.mu.Lock()
-	cached, watches := len(c.folders), -1
-	if c.watch != nil {
-		watches = len(c.watch.names)
-	}
-	c.mu.Unlock()
-	if cached > cacheMaxFolders || watches > cacheMaxFolders {
-		t.Errorf("%d folders cached, %d watches; bound %d", cached, watches, cacheMaxFolders)
-	}
-	if watches < 0 {
-		t.Error("inotify watcher did not start for a sharefs.Dir")
+	for i := range 40 {
+		for _, q := range []string{"", "?sort=size", "?format=json"} {
+			for _, enc := range []string{"", "gzip"} {
+				resp, body := doRequest(t, "GET", fmt.Sprintf("%s/d%d/%s", ts.URL, i, q), "Accept-Encoding", enc)
+				if resp.StatusCode != 200 || len(body) == 0 {
+					t.Fatalf("d%d %q %q: %d", i, q, enc, resp.StatusCode)
+				}
+			}
+		}
+		checkCacheBytes(t, ts.cache)
 	}
 }
 
 // TestListingCacheBigFolder: a folder whose renderings alone overflow
-// the byte bound keeps only the one in use.
+// the byte bound keeps what fits, and a rendering over half the bound
+// is served but not kept.
 func TestListingCacheBigFolder(t *testing.T) {
 	old := cacheMaxBytes
 	cacheMaxBytes = 32 << 10
@@ -181,21 +213,8 @@ func TestListingCacheBigFolder(t *testing.T) {
 			if resp.StatusCode != 200 || len(body) == 0 {
 				t.Fatalf("%q %q: %d", q, enc, resp.StatusCode)
 			}
+			checkCacheBytes(t, ts.cache)
 		}
-	}
-	c := ts.cache
-	c.mu.Lock()
-	e := c.folders[""]
-	total := c.bytes
-	c.mu.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var sum int64
-	for _, b := range e.bodies {
-		sum += int64(len(b.data))
-	}
-	if len(e.bodies) > 2 || sum != total {
-		t.Errorf("%d renderings kept (%d bytes), cache counts %d bytes", len(e.bodies), sum, total)
 	}
 }
 
@@ -263,5 +282,7 @@ func TestListingCacheUnderChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, ts.URL+"/", "the final state", func(m map[string]int64) bool { return len(m) == len(entries) })
+	if m := listNames(t, ts.URL+"/"); len(m) != len(entries) {
+		t.Errorf("once the changes stopped the listing shows %d entries, the folder holds %d", len(m), len(entries))
+	}
 }

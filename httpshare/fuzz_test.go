@@ -28,7 +28,7 @@ func FuzzPath(f *testing.F) {
 	}
 	logs := &syncBuffer{}
 	s := New(view, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Hosts: testHosts})
-	f.Cleanup(func() { s.cache.close() })
+	f.Cleanup(func() { view.Close() })
 	f.Fuzz(func(t *testing.T, target string) {
 		checkDecoded(t, target)
 		checkRoundTrip(t, target)

@@ -28,7 +28,7 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 		return
 	}
 	v := listingVariant(r)
-	body, err := s.cache.get(name, st, v)
+	body, err := s.cache.get(name, v)
 	if err != nil {
 		s.statFailed(w, r, name, err)
 		return

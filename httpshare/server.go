@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -43,8 +42,6 @@ type Server struct {
 	// reads a whole tree.
 	folderJobs chan struct{}
 	writeStall time.Duration
-
-	closeOnce sync.Once
 }
 
 // Time-outs of the http.Server. There is deliberately no write time-out:
@@ -155,10 +152,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		err = errors.Join(fmt.Errorf("http shutdown: %w", err), s.srv.Close())
 	}
-	s.closeOnce.Do(func() {
-		s.cache.close()
-		s.small.close()
-	})
 	return err
 }
 

@@ -37,11 +37,24 @@ type smallFile struct {
 	// may modify them: net/http copies the header before writing it.
 	header http.Header
 
-	// Trust given by fileTrust: the generation it holds at (0: none),
-	// until when, and when it was last sought (all Unix nanoseconds).
-	trustGen   atomic.Uint64
-	trustUntil atomic.Int64
-	lastVouch  atomic.Int64
+	// trust lets the file be served without a stat (see trusted);
+	// lastVouch (Unix nanoseconds) is when trust was last sought.
+	trust     atomic.Pointer[trustGrant]
+	lastVouch atomic.Int64
+}
+
+// A request for a cached small file still costs a stat, to see that the
+// file is unchanged: a system call and its allocations, a tenth of the
+// CPU of such a request. A file the view's change notification vouches
+// for skips it: it is served while its Token is current, for
+// trustMaxAge at most, which bounds what notification cannot see
+// (writes through a shared mapping).
+const trustMaxAge = time.Second
+
+// trustGrant is the view's word that a file is unchanged, until when.
+type trustGrant struct {
+	tok   *sharefs.Token
+	until int64 // Unix nanoseconds
 }
 
 // vouchEvery bounds how often trust is sought for one file, so a folder
@@ -50,68 +63,47 @@ const vouchEvery = 100 * time.Millisecond
 
 // smallCache holds small files by view name.
 type smallCache struct {
+	view  sharefs.View
 	mu    sync.RWMutex
 	files map[string]*smallFile
 	bytes int64
-
-	root      string // the view's folder; "" when it has none
-	trustOnce sync.Once
-	trust     atomic.Pointer[fileTrust] // nil until started, or where unavailable
-	closed    atomic.Bool
 }
 
 func newSmallCache(view sharefs.View) *smallCache {
-	c := &smallCache{files: map[string]*smallFile{}}
-	if v, ok := view.(interface{ Path() string }); ok {
-		c.root = v.Path()
-	}
-	return c
+	return &smallCache{view: view, files: map[string]*smallFile{}}
 }
 
-// trusted returns the cached file name if fileTrust vouches that it has
+// trusted returns the cached file name if the view vouches that it has
 // not changed since it was last seen, so it needs no stat.
 func (c *smallCache) trusted(name string) *smallFile {
-	t := c.trust.Load()
-	if t == nil {
-		return nil
-	}
 	c.mu.RLock()
 	f := c.files[name]
 	c.mu.RUnlock()
-	if f == nil || !t.current(f.trustGen.Load(), f.trustUntil.Load()) {
+	if f == nil {
+		return nil
+	}
+	g := f.trust.Load()
+	if g == nil || time.Now().UnixNano() >= g.until || !g.tok.Current() {
 		return nil
 	}
 	return f
 }
 
-// vouch seeks trust for f, just seen unchanged at name by a stat.
+// vouch seeks trust for f, just seen unchanged at name by a stat: a
+// Token is taken, then the file is seen once more, so a change made
+// before the Token shows in the stat and one after it in the Token.
 func (c *smallCache) vouch(name string, f *smallFile) {
-	if c.root == "" || c.closed.Load() {
-		return
-	}
-	c.trustOnce.Do(func() {
-		if t := newFileTrust(c.root); t != nil {
-			c.trust.Store(t)
-		}
-	})
-	t := c.trust.Load()
 	now := time.Now().UnixNano()
 	last := f.lastVouch.Load()
-	if t == nil || now-last < int64(vouchEvery) || !f.lastVouch.CompareAndSwap(last, now) {
+	if now-last < int64(vouchEvery) || !f.lastVouch.CompareAndSwap(last, now) {
 		return
 	}
-	if g := t.vouch(name, f.stamp); g != 0 {
-		f.trustUntil.Store(now + int64(trustMaxAge))
-		f.trustGen.Store(g)
+	tok := c.view.Watch(name)
+	if tok == nil {
+		return
 	}
-}
-
-// close stops fileTrust; nothing is trusted after it.
-func (c *smallCache) close() {
-	c.closed.Store(true)
-	c.trustOnce.Do(func() {})
-	if t := c.trust.Load(); t != nil {
-		t.close()
+	if e, err := c.view.Stat(name); err == nil && e.Version == f.stamp {
+		f.trust.Store(&trustGrant{tok: tok, until: now + int64(trustMaxAge)})
 	}
 }
 

@@ -128,11 +128,11 @@ var errLeftOut = errors.New("cannot be opened")
 func (c *sumCache) writeSums(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
 	bw := bufio.NewWriter(w)
 	buf := make([]byte, copyBufSize)
-	err := walkTree(ctx, view, dir, func(rel string, e sharefs.Entry) error {
+	err := sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {
 		if e.IsDir {
 			return nil
 		}
-		d, err := c.digest(ctx, view, joinRel(dir, rel), e, buf)
+		d, err := c.digest(ctx, view, sharefs.Join(dir, rel), e, buf)
 		if errors.Is(err, errLeftOut) {
 			return nil // unreadable, or gone since the listing
 		}

@@ -13,9 +13,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
+	"sync"
 	"time"
 )
 
@@ -43,10 +44,16 @@ type View interface {
 	// Stat describes one entry. It follows symlinks that stay inside.
 	Stat(name string) (Entry, error)
 	// List returns the visible entries of a folder: folders first, then
-	// files, each group in natural order.
+	// files, each group in natural order. The slice may be shared with
+	// other callers: it must not be modified.
 	List(name string) ([]Entry, error)
 	// Open opens a regular file for reading.
 	Open(name string) (File, error)
+	// Watch returns a Token, to be taken before name is read, that
+	// stays current while nothing reported a change to name or to the
+	// folders its resolution passes through. It may be nil (never
+	// current). Views that wrap another forward it.
+	Watch(name string) *Token
 }
 
 // Options selects the policy of a Dir.
@@ -58,7 +65,12 @@ type Options struct {
 // Dir is the View of a folder on disk.
 type Dir struct {
 	root   *os.Root
+	abs    string // the folder's absolute path, for the notification service
 	hidden bool
+
+	watchOnce sync.Once
+	watch     *watcher // nil where changes cannot be watched
+	lists     listCache
 }
 
 // ErrNotDir is returned by New when the path is not a folder.
@@ -73,15 +85,23 @@ func New(path string, opts Options) (*Dir, error) {
 	if !info.IsDir() {
 		return nil, &fs.PathError{Op: "share", Path: path, Err: ErrNotDir}
 	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("share %q: %w", path, err)
+	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{root: root, hidden: opts.Hidden}, nil
+	return &Dir{root: root, abs: abs, hidden: opts.Hidden}, nil
 }
 
 // Close releases the folder.
-func (d *Dir) Close() error { return d.root.Close() }
+func (d *Dir) Close() error {
+	d.watchOnce.Do(func() {})
+	d.watch.close()
+	return d.root.Close()
+}
 
 // Path is the folder's path as given to New.
 func (d *Dir) Path() string { return d.root.Name() }
@@ -92,7 +112,7 @@ func (d *Dir) Stat(name string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	info, _, ok := d.resolve(rel)
+	info, _, ok := d.resolve(rel, nil)
 	if !ok || !visibleMode(info.Mode()) {
 		return Entry{}, notExist(name)
 	}
@@ -104,29 +124,53 @@ func (d *Dir) Stat(name string) (Entry, error) {
 	return e, nil
 }
 
-// List implements View.
+// List implements View. Listings are kept while the folder is watched
+// and unchanged (see listCache).
 func (d *Dir) List(name string) ([]Entry, error) {
 	rel, err := d.clean(name)
 	if err != nil {
 		return nil, err
 	}
-	onPath, ok := d.foldersOnPath(rel)
+	version := func() Version {
+		info, _, ok := d.resolve(rel, nil)
+		if !ok {
+			return Version{}
+		}
+		return VersionOf(info)
+	}
+	if entries, ok := d.lists.get(rel, version); ok {
+		return entries, nil
+	}
+	tok := d.Watch(name)
+	entries, v, err := d.list(name, rel)
+	if err != nil {
+		return nil, err
+	}
+	d.lists.put(rel, entries, tok, v)
+	return entries, nil
+}
+
+// list reads folder rel from the disk, and tells its version.
+func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
+	onPath, last, ok := d.foldersOnPath(rel)
 	if !ok {
-		return nil, notExist(name)
+		return nil, Version{}, notExist(name)
 	}
 	real := onPath[len(onPath)-1]
 	f, err := d.root.Open(real)
 	if err != nil {
-		return nil, notExist(name)
+		return nil, Version{}, notExist(name)
 	}
 	defer f.Close()
+	// What is read must be the folder the policy approved, not one
+	// swapped in since.
 	info, err := f.Stat()
-	if err != nil || !info.IsDir() {
-		return nil, notExist(name)
+	if err != nil || !info.IsDir() || !os.SameFile(info, last) {
+		return nil, Version{}, notExist(name)
 	}
 	dirents, err := f.ReadDir(-1)
 	if err != nil && len(dirents) == 0 {
-		return nil, fmt.Errorf("list %q: %w", name, err)
+		return nil, Version{}, fmt.Errorf("list %q: %w", name, err)
 	}
 	entries := make([]Entry, 0, len(dirents))
 	for _, de := range dirents {
@@ -135,22 +179,24 @@ func (d *Dir) List(name string) ([]Entry, error) {
 		}
 	}
 	Sort(entries)
-	return entries, nil
+	return slices.Clip(entries), VersionOf(info), nil
 }
 
 // foldersOnPath resolves every folder from the root down to rel, the last
-// one being rel itself, or reports false if one is not a visible folder.
-func (d *Dir) foldersOnPath(rel string) ([]string, bool) {
+// one being rel itself (described by last), or reports false if one is
+// not a visible folder.
+func (d *Dir) foldersOnPath(rel string) (reals []string, last fs.FileInfo, ok bool) {
 	parts := strings.Split(rel, "/")
-	reals := []string{"."}
+	reals = []string{"."}
 	for i := range parts {
-		info, real, ok := d.resolve(strings.Join(parts[:i+1], "/"))
+		info, real, ok := d.resolve(strings.Join(parts[:i+1], "/"), nil)
 		if !ok || !info.IsDir() {
-			return nil, false
+			return nil, nil, false
 		}
 		reals = append(reals, real)
+		last = info
 	}
-	return reals, true
+	return reals, last, true
 }
 
 // entryIn describes one directory entry of folder real (a resolved path,
@@ -168,7 +214,7 @@ func (d *Dir) entryIn(real string, onPath []string, de fs.DirEntry) (Entry, bool
 		// the way here or above one, which would make endless paths for
 		// crawlers and archives (every listing is loop-free).
 		var target string
-		info, target, ok = d.resolve(path.Join(real, de.Name()))
+		info, target, ok = d.resolve(path.Join(real, de.Name()), nil)
 		ok = ok && !(info.IsDir() && slices.ContainsFunc(onPath, func(p string) bool { return within(p, target) }))
 	} else {
 		var err error
@@ -196,16 +242,18 @@ func (d *Dir) OpenFile(name string) (*os.File, error) {
 		return nil, err
 	}
 	// Check the type before opening: opening a device can have effects.
-	if info, _, ok := d.resolve(rel); !ok || !info.Mode().IsRegular() {
+	checked, real, ok := d.resolve(rel, nil)
+	if !ok || !checked.Mode().IsRegular() {
 		return nil, notExist(name)
 	}
-	// O_NONBLOCK so that a FIFO swapped in after the check cannot hang us.
-	f, err := d.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := openRead(d.root, real)
 	if err != nil {
 		return nil, notExist(name)
 	}
+	// What is opened must be the file the policy approved: a link swapped
+	// in on the way since the check would lead elsewhere.
 	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() {
+	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, checked) {
 		f.Close()
 		return nil, notExist(name)
 	}
@@ -237,8 +285,9 @@ const maxLinks = 40
 // included, and returns what it leads to and its path without links ("."
 // for the root). It reports false when rel does not exist, leaves the
 // root, loops, or, unless hidden files are shown, passes through a hidden
-// name: a visible link to ".env" must not serve it.
-func (d *Dir) resolve(rel string) (info fs.FileInfo, real string, ok bool) {
+// name: a visible link to ".env" must not serve it. When folders is not
+// nil, every folder it looked in is added to it once.
+func (d *Dir) resolve(rel string, folders *[]string) (info fs.FileInfo, real string, ok bool) {
 	todo := strings.Split(rel, "/")
 	var done []string // the resolved folders so far
 	stale := true
@@ -258,6 +307,9 @@ func (d *Dir) resolve(rel string) (info fs.FileInfo, real string, ok bool) {
 			continue
 		case !d.visibleName(elem):
 			return nil, "", false
+		}
+		if folders != nil {
+			addOnce(folders, path.Join(append([]string{"."}, done...)...))
 		}
 		cur := strings.Join(append(done, elem), "/")
 		var err error

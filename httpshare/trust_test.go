@@ -10,8 +10,7 @@ import (
 	"example.com/share/sharefs"
 )
 
-// statCountingView counts Stat calls; Path is the folder's, so the
-// server can watch it.
+// statCountingView counts Stat calls.
 type statCountingView struct {
 	*sharefs.Dir
 	stats *atomic.Int64
@@ -23,7 +22,7 @@ func (v statCountingView) Stat(name string) (sharefs.Entry, error) {
 }
 
 // TestTrustedSmallFiles checks that a settled small file is served
-// without a stat while inotify vouches for it, and that every kind of
+// without a stat while the view's change notification vouches for it, and that every kind of
 // change is seen by the very next request.
 func TestTrustedSmallFiles(t *testing.T) {
 	dir := t.TempDir()
@@ -120,26 +119,40 @@ func TestTrustedSmallFiles(t *testing.T) {
 	}
 	get("removed", "/sub/note.txt", 404, "")
 
-	// A file reached through a symbolic link is never trusted.
+	// A file reached through a symbolic link is trusted too, and the link
+	// pointed elsewhere is seen at once: the folders the link's
+	// resolution passed through are watched.
 	writeAged(t, filepath.Join(other, "target.txt"), "target\n", time.Hour)
+	writeAged(t, filepath.Join(other, "second.txt"), "second\n", time.Hour)
 	if err := os.Symlink("target.txt", filepath.Join(other, "via-link.txt")); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		time.Sleep(vouchEvery + 10*time.Millisecond)
-		get("symbolic link", "/other/via-link.txt", 200, "target\n")
+	trustAt := func(what, path, body string) {
+		t.Helper()
+		for range 3 {
+			time.Sleep(vouchEvery + 10*time.Millisecond)
+			get(what+", vouched", path, 200, body)
+		}
+		before := stats.Load()
+		get(what+", trusted", path, 200, body)
+		if stats.Load() != before {
+			t.Errorf("%s: not trusted", what)
+		}
 	}
-	before := stats.Load()
-	get("symbolic link", "/other/via-link.txt", 200, "target\n")
-	if stats.Load() == before {
-		t.Errorf("a file reached through a symbolic link was served without a stat")
+	trustAt("symbolic link", "/other/via-link.txt", "target\n")
+	if err := os.Symlink("second.txt", filepath.Join(other, "next-link")); err != nil {
+		t.Fatal(err)
 	}
+	if err := os.Rename(filepath.Join(other, "next-link"), filepath.Join(other, "via-link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	get("link pointed elsewhere", "/other/via-link.txt", 200, "second\n")
 
 	// Trust ends after trustMaxAge even without events.
 	writeAged(t, p, "version 7\n", time.Hour)
 	trust("aged", "version 7\n")
 	time.Sleep(trustMaxAge + 50*time.Millisecond)
-	before = stats.Load()
+	before := stats.Load()
 	get("after trustMaxAge", "/sub/note.txt", 200, "version 7\n")
 	if stats.Load() == before {
 		t.Errorf("trust outlived trustMaxAge")

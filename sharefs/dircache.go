@@ -1,0 +1,148 @@
+package sharefs
+
+import (
+	"container/list"
+	"slices"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Watch implements View.
+func (d *Dir) Watch(name string) *Token {
+	rel, err := d.clean(name)
+	if err != nil {
+		return nil
+	}
+	d.watchOnce.Do(func() { d.watch = newWatcherFor(d.abs) })
+	if d.watch == nil {
+		return nil
+	}
+	var folders []string
+	info, real, ok := d.resolve(rel, &folders)
+	if !ok {
+		return nil
+	}
+	isFolder := make([]bool, len(folders), len(folders)+1)
+	for i := range isFolder {
+		isFolder[i] = true
+	}
+	if !slices.Contains(folders, real) {
+		folders = append(folders, real)
+		isFolder = append(isFolder, info.IsDir())
+	}
+	return d.watch.token(folders, isFolder)
+}
+
+// addOnce appends p to *list unless it holds it already.
+func addOnce(list *[]string, p string) {
+	if !slices.Contains(*list, p) {
+		*list = append(*list, p)
+	}
+}
+
+// Bounds of the listing cache.
+const (
+	// listCacheMaxBytes bounds the memory of all kept listings.
+	listCacheMaxBytes = 24 << 20
+	// listMaxAge re-reads even a watched folder now and then: a
+	// sub-folder's modification time changes without an event in its
+	// parent.
+	listMaxAge = 30 * time.Second
+	// unwatchedMaxAge bounds how stale an unwatched folder may be: it is
+	// kept while its version (modification time) stays put, and a file
+	// changing in place does not touch that.
+	unwatchedMaxAge = 2 * time.Second
+)
+
+// listCache keeps listings by folder while their Token is current, the
+// least recently used dropped past the byte bound. One listing serves
+// every caller (HTTP renderings, FTP listings) until the folder changes.
+type listCache struct {
+	mu    sync.Mutex
+	m     map[string]*list.Element // of *listed, by cleaned name
+	lru   list.List
+	bytes int64
+}
+
+type listed struct {
+	name    string
+	entries []Entry
+	tok     *Token  // nil: unwatched
+	version Version // of the folder, for an unwatched one
+	at      time.Time
+	size    int64
+}
+
+// get returns the kept listing of rel if it is still current; version
+// tells an unwatched folder's version now.
+func (c *listCache) get(rel string, version func() Version) ([]Entry, bool) {
+	c.mu.Lock()
+	el := c.m[rel]
+	if el == nil {
+		c.mu.Unlock()
+		return nil, false
+	}
+	l := el.Value.(*listed)
+	c.mu.Unlock()
+	if !l.current(version) {
+		c.mu.Lock()
+		if c.m[rel] == el {
+			c.removeLocked(el)
+		}
+		c.mu.Unlock()
+		return nil, false
+	}
+	c.mu.Lock()
+	if c.m[rel] == el {
+		c.lru.MoveToFront(el)
+	}
+	c.mu.Unlock()
+	return l.entries, true
+}
+
+func (l *listed) current(version func() Version) bool {
+	age := time.Since(l.at)
+	if l.tok != nil {
+		return age < listMaxAge && l.tok.Current()
+	}
+	return age < unwatchedMaxAge && !l.version.IsZero() && version() == l.version
+}
+
+// put keeps the listing of rel, read after tok was taken (nil if the
+// folder, of version v, is not watched).
+func (c *listCache) put(rel string, entries []Entry, tok *Token, v Version) {
+	l := &listed{name: rel, entries: entries, tok: tok, version: v, at: time.Now(), size: listingSize(entries)}
+	if l.size > listCacheMaxBytes/2 {
+		return // one huge folder must not push out all the others
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*list.Element{}
+	}
+	if old := c.m[rel]; old != nil {
+		c.removeLocked(old)
+	}
+	c.m[rel] = c.lru.PushFront(l)
+	c.bytes += l.size
+	for c.bytes > listCacheMaxBytes {
+		c.removeLocked(c.lru.Back())
+	}
+}
+
+func (c *listCache) removeLocked(el *list.Element) {
+	l := el.Value.(*listed)
+	c.lru.Remove(el)
+	delete(c.m, l.name)
+	c.bytes -= l.size
+}
+
+// listingSize estimates the memory a listing holds.
+func listingSize(entries []Entry) int64 {
+	n := int64(cap(entries)) * int64(unsafe.Sizeof(Entry{}))
+	for _, e := range entries {
+		n += int64(len(e.Name))
+	}
+	return n
+}
