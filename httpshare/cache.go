@@ -71,6 +71,7 @@ type listingCache struct {
 	log     *slog.Logger
 	ftpPort int
 	root    string // the shared folder's name
+	base    string // path prefix of every link: "" or "/TOKEN" (--secret)
 
 	mu      sync.Mutex
 	folders map[string]*folderEntry
@@ -214,13 +215,13 @@ func (c *listingCache) keepOnly(e *folderEntry, keep, plain variant) {
 func (c *listingCache) render(e *folderEntry, v variant) ([]byte, error) {
 	entries := sorted(e.entries, v.order)
 	if v.format == formatJSON {
-		return renderJSON(e.name, entries)
+		return renderJSON(c.base, e.name, entries)
 	}
 	if !e.readmeDone {
 		e.readme = renderReadme(c.view, e.name, e.entries, c.log)
 		e.readmeDone = true
 	}
-	p := pageData{dir: e.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: e.readme, noSums: !sumsAvailable(c.view)}
+	p := pageData{base: c.base, dir: e.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: e.readme, noSums: !sumsAvailable(c.view)}
 	return renderHTML(p, entries), nil
 }
 
