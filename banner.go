@@ -21,6 +21,7 @@ func printBanner(w io.Writer, dir string, services []service, c *cli.Context) {
 	fmt.Fprintf(w, "Sharing %s (read-only%s)\n", abs, bannerMode(c))
 	for _, s := range services {
 		urls, local := serviceURLs(s.proto, s.ln.Addr())
+		urls = s.private.links(s.proto, urls)
 		label := strings.ToUpper(s.proto)
 		for i, u := range urls {
 			if i > 0 {
@@ -32,8 +33,11 @@ func printBanner(w io.Writer, dir string, services []service, c *cli.Context) {
 			fmt.Fprintf(w, "        (reachable from this machine only: %s)\n", localReason(s.ln.Addr()))
 		}
 		if s.proto == "ftp" {
-			fmt.Fprintf(w, "        anonymous login; passive ports %s\n", passiveText(c.String("passive-ports")))
+			fmt.Fprintf(w, "        %s; passive ports %s\n", s.private.ftpLogin(), passiveText(c.String("passive-ports")))
 		}
+	}
+	if len(services) > 0 {
+		services[0].private.printPrivacy(w, c)
 	}
 	fmt.Fprintln(w, "Press Ctrl+C to stop.")
 }

@@ -35,6 +35,10 @@ func startDiscovery(c *cli.Context, dir string, services []service, logger *slog
 	if !c.Bool("mdns") {
 		return func() {}
 	}
+	if c.Bool("secret") {
+		logger.Info("not announced by mDNS: with --secret the link is the secret")
+		return func() {}
+	}
 	stop, err := announce(dir, services, logger)
 	if err != nil {
 		logger.Warn("not announced by mDNS; coworkers need the address", "err", err)
@@ -52,7 +56,7 @@ func firstLANURL(services []service) string {
 				continue
 			}
 			if urls, local := serviceURLs(s.proto, s.ln.Addr()); !local && len(urls) > 0 {
-				return urls[0]
+				return s.private.links(s.proto, urls)[0]
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ArgsUsage: "[DIR]",
 		Description: "Serves DIR (default: the current folder) read-only over HTTP and anonymous FTP.\n" +
 			"Every option can also be set with the environment variable SHARE_<NAME>, e.g. SHARE_HTTP=:8080.",
-		Flags:     append(serveFlags(), discoveryFlags()...),
+		Flags:     append(append(serveFlags(), discoveryFlags()...), privateFlags()...),
 		Commands:  []*cli.Command{cardCommand(), versionCommand()},
 		Writer:    stdout,
 		ErrWriter: stderr,

@@ -10,11 +10,14 @@ import (
 )
 
 // newFTPService listens for FTP and builds the server from the flags.
-func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger) (service, error) {
+func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger, priv *privacy) (service, error) {
 	opts := ftpshare.Options{
 		PublicHost:  c.String("public-host"),
 		IdleTimeout: c.Duration("ftp-idle"),
 		Logger:      logger,
+	}
+	if priv != nil {
+		opts.TLS, opts.Secret = priv.tls, priv.secret
 	}
 	if opts.IdleTimeout <= 0 {
 		return service{}, usagef("--ftp-idle must be a positive duration such as 5m, not %v", opts.IdleTimeout)
@@ -34,5 +37,5 @@ func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger) (serv
 	if err != nil {
 		return service{}, err
 	}
-	return service{"ftp", ln, srv}, nil
+	return service{proto: "ftp", ln: ln, server: srv, private: priv}, nil
 }

@@ -50,6 +50,7 @@ func runShare(t *testing.T, env []string, args ...string) (code int, stdout, std
 type running struct {
 	cmd    *exec.Cmd
 	url    string // the first HTTP URL of the banner
+	banner string // the banner as printed
 	ftp    string // the first FTP URL of the banner, if any
 	stderr *syncBuffer
 	done   chan error
@@ -96,11 +97,14 @@ func startShare(t *testing.T, env []string, args ...string) *running {
 		<-r.done
 	})
 	banner := make(chan []string, 1)
+	text := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		var urls []string // HTTP, FTP
+		var lines strings.Builder
 		for sc.Scan() {
 			line := sc.Text()
+			lines.WriteString(line + "\n")
 			if m := httpURL.FindStringSubmatch(line); m != nil && len(urls) == 0 {
 				urls = append(urls, m[1])
 			}
@@ -108,6 +112,7 @@ func startShare(t *testing.T, env []string, args ...string) *running {
 				urls = append(urls, m[1])
 			}
 			if strings.HasPrefix(line, "Press Ctrl+C") {
+				text <- lines.String()
 				banner <- urls
 			}
 		}
@@ -115,6 +120,7 @@ func startShare(t *testing.T, env []string, args ...string) *running {
 	}()
 	select {
 	case urls := <-banner:
+		r.banner = <-text
 		if len(urls) > 0 && strings.HasPrefix(urls[0], "http") {
 			r.url, urls = urls[0], urls[1:]
 		}

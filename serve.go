@@ -34,9 +34,10 @@ type server interface {
 
 // service is one server with its listener.
 type service struct {
-	proto  string // "http" or "ftp"
-	ln     net.Listener
-	server server
+	proto   string // "http" or "ftp"
+	ln      net.Listener
+	server  server
+	private *privacy // --tls and --secret; nil without
 }
 
 func serve(c *cli.Context) error {
@@ -63,10 +64,15 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	services, err := listenAll(c, view, folderName(root.Path()), logger)
+	priv, err := setUpPrivacy(c)
 	if err != nil {
 		return err
 	}
+	services, err := listenAll(c, view, folderName(root.Path()), logger, priv)
+	if err != nil {
+		return err
+	}
+	priv.warnClearText(logger)
 	if !c.Bool("quiet") {
 		printBanner(c.App.Writer, root.Path(), services, c)
 	}
@@ -114,11 +120,11 @@ func folderName(dir string) string {
 
 // listenAll opens the listeners first, so that a port in use is reported
 // before anything is served.
-func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger) ([]service, error) {
+func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy) ([]service, error) {
 	var services []service
 	ftpPort := 0
 	if !c.Bool("no-ftp") {
-		s, err := newFTPService(c, view, logger)
+		s, err := newFTPService(c, view, logger, priv)
 		if err != nil {
 			return nil, err
 		}
@@ -134,12 +140,15 @@ func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logg
 			return nil, err
 		}
 		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name}
+		if priv != nil {
+			opts.TLS, opts.Secret = priv.tls, priv.secret
+		}
 		if h := c.String("public-host"); h != "" {
 			opts.Hosts = []string{h} // a name people use to reach this machine
 		}
 		srv := httpshare.New(view, opts)
 		// HTTP comes first in the banner.
-		services = append([]service{{"http", ln, srv}}, services...)
+		services = append([]service{{proto: "http", ln: ln, server: srv, private: priv}}, services...)
 	}
 	return services, nil
 }
@@ -152,7 +161,7 @@ func runServices(services []service, logger *slog.Logger, withdraw func()) error
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	for _, s := range services {
-		logger.Info("listening", "proto", s.proto, "addr", s.ln.Addr().String())
+		logger.Info("listening", append([]any{"proto", s.proto, "addr", s.ln.Addr().String()}, s.private.logAttrs(s)...)...)
 	}
 	failed := make(chan error, len(services))
 	for _, s := range services {

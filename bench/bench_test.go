@@ -169,6 +169,11 @@ func freePort() (int, error) {
 
 // launch starts cmd, waits until base answers for /4k.bin and returns the server.
 func launch(name, base string, cmd *exec.Cmd, stopSig os.Signal, logPath string) (*server, error) {
+	return launchWith(http.DefaultClient, name, base, cmd, stopSig, logPath)
+}
+
+// launchWith is launch with the client that asks whether base answers.
+func launchWith(c *http.Client, name, base string, cmd *exec.Cmd, stopSig os.Signal, logPath string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -186,7 +191,7 @@ func launch(name, base string, cmd *exec.Cmd, stopSig os.Signal, logPath string)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(base + "/4k.bin")
+		resp, err := c.Get(base + "/4k.bin")
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -321,7 +326,11 @@ func get(c *http.Client, url string) (int64, error) {
 // requestRate measures GET url from conns goroutines over keep-alive connections
 // and reports requests/s next to ns/op.
 func requestRate(b *testing.B, url string) {
-	c := client()
+	requestRateWith(b, client(), url)
+}
+
+// requestRateWith is requestRate with a client of the caller's.
+func requestRateWith(b *testing.B, c *http.Client, url string) {
 	defer c.CloseIdleConnections()
 	n, err := get(c, url) // warm-up, and the size for b.SetBytes
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"time"
 
 	ftp "goftp.io/server/v2"
 )
@@ -41,6 +43,9 @@ func (c command) Execute(sess *ftp.Session, arg string) {
 			st.conn.reply(451, "Internal error; the command was not completed.")
 		}
 	}()
+	if !st.conn.srv.tlsAllows(st, c.name) {
+		return
+	}
 	if c.param && strings.TrimSpace(arg) == "" {
 		st.conn.reply(501, c.name+" needs an argument.")
 		return
@@ -95,8 +100,13 @@ func commandTable(s *Server) map[string]ftp.Command {
 	for _, name := range []string{"CWD", "XCWD", "CDUP", "XCUP", "MODE", "STRU", "NOOP", "QUIT", "SYST", "CLNT"} {
 		table[name] = wrapped(name, defaults[name])
 	}
-	table["PASS"] = command{name: "PASS", run: func(_ *Server, sess *ftp.Session, st *session, arg string) {
-		st.conn.relay(func() { defaults["PASS"].Execute(sess, arg) }) // any password, even none
+	table["PASS"] = command{name: "PASS", run: func(s *Server, sess *ftp.Session, st *session, arg string) {
+		if s.secret != "" && s.guard.lockedOut(clientKey(st.conn.peer), time.Now()) {
+			s.log.Warn("ftp login refused: locked out", "conn", st.conn.id, "client", st.conn.peer)
+			st.conn.reply(530, lockedOutReason)
+			return
+		}
+		st.conn.relay(func() { defaults["PASS"].Execute(sess, arg) }) // anonymous: any password, even none
 	}}
 	for _, name := range writeCommands {
 		table[name] = command{name: name, run: refuseWrite}
@@ -130,6 +140,9 @@ func commandTable(s *Server) map[string]ftp.Command {
 	for _, c := range own {
 		table[c.name] = c
 	}
+	if s.tls != nil {
+		addTLSCommands(table)
+	}
 	return table
 }
 
@@ -144,7 +157,12 @@ func notImplemented(_ *Server, _ *ftp.Session, st *session, _ string) {
 // cmdUser accepts only the anonymous names, before a password is asked.
 func cmdUser(inner ftp.Command) handler {
 	return func(_ *Server, sess *ftp.Session, st *session, arg string) {
-		if !isAnonymous(strings.TrimSpace(arg)) {
+		switch anon := isAnonymous(strings.TrimSpace(arg)); {
+		case st.conn.srv.secret != "" && anon:
+			st.conn.srv.log.Warn("ftp login refused: anonymous", "conn", st.conn.id, "client", st.conn.peer)
+			st.conn.reply(530, "Anonymous login is off: log in with any name and the password from the link.")
+			return
+		case st.conn.srv.secret == "" && !anon:
 			st.conn.srv.log.Warn("ftp login refused", "conn", st.conn.id, "client", st.conn.peer, "user", arg)
 			st.conn.reply(530, "This server is anonymous only: log in as anonymous or ftp.")
 			return
@@ -172,8 +190,12 @@ var features = []string{
 	"UTF8",
 }
 
-func cmdFeat(_ *Server, _ *ftp.Session, st *session, _ string) {
-	st.conn.replyLines(211, "Features:", features, "End")
+func cmdFeat(s *Server, _ *ftp.Session, st *session, _ string) {
+	list := features
+	if s.tls != nil {
+		list = append(slices.Clone(features), tlsFeatures...)
+	}
+	st.conn.replyLines(211, "Features:", list, "End")
 }
 
 func cmdOpts(_ *Server, _ *ftp.Session, st *session, arg string) {

@@ -1,6 +1,7 @@
 package ftpshare
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,8 @@ var errLoginTimeout = errors.New("login time-out")
 // clients with a reply, and watches for ABOR while a transfer runs.
 type ctrlConn struct {
 	raw   *net.TCPConn
+	sec   atomic.Pointer[tls.Conn] // the TLS layer after AUTH TLS; deadlines stay on raw
+	protP atomic.Bool              // PROT P: data connections are TLS
 	srv   *Server
 	id    uint64
 	peer  netip.Addr // the client, without the IPv4-in-IPv6 prefix
@@ -156,7 +159,7 @@ func (c *ctrlConn) fill(deadline time.Time) error {
 		return err
 	}
 	var buf [4096]byte
-	n, err := c.raw.Read(buf[:])
+	n, err := c.stream().Read(buf[:])
 	c.mu.Lock()
 	c.lines.feed(buf[:n])
 	c.mu.Unlock()
@@ -233,7 +236,7 @@ func (c *ctrlConn) send(p []byte) (int, error) {
 	if err := c.raw.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, err
 	}
-	return c.raw.Write(p)
+	return c.stream().Write(p)
 }
 
 // reply writes one single-line reply.
@@ -332,7 +335,7 @@ func (c *ctrlConn) watch(abort func()) (stop func() bool) {
 func (c *ctrlConn) watchLoop(abort func()) bool {
 	var buf [512]byte
 	for {
-		n, err := c.raw.Read(buf[:])
+		n, err := c.stream().Read(buf[:])
 		c.mu.Lock()
 		c.lines.feed(buf[:n])
 		gotAbort := c.lines.hasAbort()

@@ -84,15 +84,19 @@ func (i entryInfo) Mode() fs.FileMode {
 	return 0o444
 }
 
-// anonymousAuth lets in "anonymous" and "ftp" with any password.
+// anonymousAuth lets in "anonymous" and "ftp" with any password, or,
+// with a secret, any user with the secret as password.
 type anonymousAuth struct{ srv *Server }
 
 // CheckPasswd implements ftp.Auth.
-func (a anonymousAuth) CheckPasswd(ctx *ftp.Context, user, _ string) (bool, error) {
-	ok := isAnonymous(user)
+func (a anonymousAuth) CheckPasswd(ctx *ftp.Context, user, pass string) (bool, error) {
+	ok := isAnonymous(user) && a.srv.secret == ""
 	log := a.srv.log
 	if ctx != nil && ctx.Sess != nil {
 		if pa, isPeer := ctx.Sess.RemoteAddr().(peerAddr); isPeer {
+			if a.srv.secret != "" {
+				ok = a.srv.checkSecret(pa.conn.peer, pass)
+			}
 			log = log.With("conn", pa.conn.id, "client", pa.conn.peer)
 			if ok {
 				pa.conn.loggedIn.Store(true) // lifts the login time limit

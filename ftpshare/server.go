@@ -8,6 +8,7 @@ package ftpshare
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,11 @@ type Options struct {
 	MaxConns, MaxConnsPerIP int
 	// Logger receives logins, transfers and refusals; nil discards.
 	Logger *slog.Logger
+	// TLS, when set, requires explicit FTPS (AUTH TLS, PROT P) with it.
+	TLS *tls.Config
+	// Secret, when set, turns anonymous login off: any user logs in with
+	// Secret as password.
+	Secret string
 }
 
 // Server is an anonymous read-only FTP server over a sharefs.View.
@@ -69,6 +75,10 @@ type Server struct {
 	pasvQuota int // waiting passive listeners allowed per client address
 	log       *slog.Logger
 	commands  map[string]ftp.Command
+	tls       *tls.Config   // explicit FTPS required, if set
+	secret    string        // the password, if set; anonymous otherwise
+	guard     *loginGuard   // failed logins with the secret
+	failDelay time.Duration // how long a wrong password waits for its 530
 
 	nextID atomic.Uint64
 
@@ -94,6 +104,10 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
 		log:       opts.Logger,
+		tls:       opts.TLS,
+		secret:    opts.Secret,
+		guard:     newLoginGuard(),
+		failDelay: failDelay,
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*ctrlConn]struct{}{},
 		perIP:     map[netip.Addr]int{},
@@ -159,7 +173,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		Auth:           anonymousAuth{s},
 		Perm:           ftp.NewSimplePerm("ftp", "ftp"),
 		Name:           "share",
-		WelcomeMessage: "share: anonymous read-only FTP. Log in as anonymous.",
+		WelcomeMessage: s.welcome(),
 		Logger:         goftpLogger{s.log},
 	})
 	if err != nil {

@@ -53,7 +53,7 @@ func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
 		st.conn.reply(554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
 		return
 	}
-	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc *net.TCPConn) (int64, error) {
+	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc net.Conn) (int64, error) {
 		return s.send(dc, f)
 	})
 }
@@ -80,13 +80,14 @@ func seekTo(f sharefs.File, offset, size int64) error {
 // send copies f to the data connection: with sendfile when f is a file of
 // the operating system, by copying otherwise. The stall deadline is
 // renewed as data moves, so a client that stops reading is dropped.
-func (s *Server) send(dc *net.TCPConn, f sharefs.File) (int64, error) {
+func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
 	stall := s.stall
-	if osf, ok := f.(*os.File); ok {
+	tc, plain := dc.(*net.TCPConn) // not over TLS
+	if osf, ok := f.(*os.File); ok && plain {
 		var total int64
 		for {
-			_ = dc.SetWriteDeadline(time.Now().Add(stall))
-			n, err := dc.ReadFrom(io.LimitReader(osf, chunk))
+			_ = tc.SetWriteDeadline(time.Now().Add(stall))
+			n, err := tc.ReadFrom(io.LimitReader(osf, chunk))
 			total += n
 			if err != nil || n == 0 {
 				return total, err
@@ -104,7 +105,7 @@ func (s *Server) send(dc *net.TCPConn, f sharefs.File) (int64, error) {
 
 // stallWriter renews the write deadline before every write.
 type stallWriter struct {
-	c     *net.TCPConn
+	c     net.Conn
 	stall time.Duration
 }
 
@@ -120,10 +121,13 @@ func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
 
 // transfer opens the data connection, runs send while watching for ABOR,
 // and answers 226 or 426.
-func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(*net.TCPConn) (int64, error)) {
+func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(net.Conn) (int64, error)) {
+	if !s.dataAllowed(st) {
+		return
+	}
 	// Watch from the start: an ABOR also ends the wait for the client.
 	stop := st.conn.watch(st.stopData)
-	dc, err := st.open()
+	tcp, err := st.open()
 	if err != nil {
 		stop()
 		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
@@ -133,9 +137,20 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 	st.conn.setBusy(true)
 	defer st.conn.setBusy(false)
 	st.conn.reply(150, opening)
+	dc, err := s.protect(st, tcp)
+	if err != nil {
+		stop()
+		st.endData()
+		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
+		st.conn.reply(522, "TLS on the data connection failed; transfer aborted.")
+		return
+	}
 	start := time.Now()
 	n, err := send(dc)
 	aborted := stop()
+	if cerr := dc.Close(); err == nil && !aborted {
+		err = cerr // over TLS, the close_notify that ends the data
+	}
 	st.endData()
 	result := "ok"
 	switch {
@@ -156,7 +171,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 // as it is formatted so that many clients listing at once stay small.
 func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, line func(sharefs.Entry) string) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
-		func(dc *net.TCPConn) (int64, error) {
+		func(dc net.Conn) (int64, error) {
 			cw := &countWriter{w: stallWriter{dc, s.stall}}
 			bw := bufio.NewWriterSize(cw, 16<<10)
 			for _, e := range entries {

@@ -54,6 +54,7 @@ type listingCache struct {
 	log     *slog.Logger
 	ftpPort int
 	root    string // the shared folder's name
+	base    string // path prefix of every link: "" or "/TOKEN" (--secret)
 
 	mu      sync.Mutex
 	folders map[string]*rendered
@@ -179,13 +180,13 @@ func (c *listingCache) removeLocked(r *rendered) {
 func (c *listingCache) render(r *rendered, v variant) ([]byte, error) {
 	entries := sorted(r.entries, v.order)
 	if v.format == formatJSON {
-		return renderJSON(r.name, entries)
+		return renderJSON(c.base, r.name, entries)
 	}
 	if !r.readmeDone {
 		r.readme = renderReadme(c.view, r.name, r.entries, c.log)
 		r.readmeDone = true
 	}
-	p := pageData{dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view)}
+	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view)}
 	return renderHTML(p, entries), nil
 }
 

@@ -151,7 +151,7 @@ func (c *heldConn) Close() error {
 // connState is the http.Server's ConnState hook: once a response is done
 // (the connection is idle, hijacked or closed), held writes go out.
 func connState(c net.Conn, st http.ConnState) {
-	if hc, ok := c.(*heldConn); ok && st != http.StateNew && st != http.StateActive {
+	if hc, ok := heldOf(c); ok && st != http.StateNew && st != http.StateActive {
 		hc.release()
 	}
 }
@@ -161,7 +161,7 @@ type heldConnKey struct{}
 // connContext is the http.Server's ConnContext hook: it lets handlers
 // find their connection.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if hc, ok := c.(*heldConn); ok {
+	if hc, ok := heldOf(c); ok {
 		return context.WithValue(ctx, heldConnKey{}, hc)
 	}
 	return ctx

@@ -133,11 +133,12 @@ type jsonEntry struct {
 	URL      string `json:"url"`
 }
 
-// renderJSON renders the JSON listing of folder dir.
-func renderJSON(dir string, entries []sharefs.Entry) ([]byte, error) {
+// renderJSON renders the JSON listing of folder dir; base prefixes
+// every url.
+func renderJSON(base, dir string, entries []sharefs.Entry) ([]byte, error) {
 	out := make([]jsonEntry, len(entries))
 	for i, e := range entries {
-		u := fileURL(joinName(dir, e.Name))
+		u := base + fileURL(joinName(dir, e.Name))
 		if e.IsDir {
 			u += "/"
 		}

@@ -46,6 +46,7 @@ func cspHash(text string) string {
 
 // pageData is what one listing page shows besides its rows.
 type pageData struct {
+	base    string // path prefix of every absolute link: "" or "/TOKEN"
 	dir     string
 	root    string // the shared folder's name
 	order   listOrder
@@ -63,7 +64,7 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
-	writeCrumbs(&b, p.root, p.dir)
+	writeCrumbs(&b, p.base, p.root, p.dir)
 	writeFolderActions(&b, !p.noSums)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
@@ -127,8 +128,8 @@ func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
 }
 
 // writeCrumbs writes the breadcrumb trail: every ancestor is a link.
-func writeCrumbs(b *bytes.Buffer, root, dir string) {
-	fmt.Fprintf(b, "<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"/\">%s</a>", html.EscapeString(displayName(root)))
+func writeCrumbs(b *bytes.Buffer, base, root, dir string) {
+	fmt.Fprintf(b, "<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"%s/\">%s</a>", base, html.EscapeString(displayName(root)))
 	if dir == "" {
 		b.WriteString("<span>/</span></nav></header>\n")
 		return
@@ -141,7 +142,7 @@ func writeCrumbs(b *bytes.Buffer, root, dir string) {
 			fmt.Fprintf(b, "<strong>%s</strong>", label)
 			continue
 		}
-		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", folderURL(strings.Join(parts[:i+1], "/")), label)
+		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", base+folderURL(strings.Join(parts[:i+1], "/")), label)
 	}
 	b.WriteString("</nav></header>\n")
 }
@@ -212,9 +213,9 @@ func kindOf(name string) string {
 func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 	b.WriteString("<footer>")
 	fmt.Fprintf(b, "<p>%s, %s</p>", plural(dirs, "folder"), plural(files, "file"))
-	u := folderURL(p.dir)
+	u := p.base + folderURL(p.dir)
 	if p.ftpPort != 0 {
-		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, u)
+		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, folderURL(p.dir))
 		fmt.Fprintf(b, "<p>Also over FTP: <code data-cmd=\"%s\">%s</code></p>",
 			html.EscapeString(ftp), html.EscapeString(strings.ReplaceAll(ftp, "HOSTNAME", "HOST")))
 	}

@@ -5,6 +5,7 @@ package httpshare
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,12 @@ type Options struct {
 	FTPPort int          // FTP port shown in the page footer; 0 when FTP is off
 	Hosts   []string     // host names to answer to besides this machine's names and IP addresses
 	Name    string       // the shared folder's name: root of the breadcrumbs and of archives; "" means "share"
+	// TLS, when set, makes the server speak HTTPS (and HTTP/2); plain HTTP
+	// requests on the same port are redirected to https://.
+	TLS *tls.Config
+	// Secret, when set, serves the share only under /Secret/; every other
+	// path is a 404.
+	Secret string
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -37,6 +44,7 @@ type Server struct {
 	cache  *listingCache
 	sums   *sumCache
 	small  *smallCache
+	base   string // "/TOKEN" with --secret, else ""
 	hosts  *hostCheck
 	// folderJobs bounds the archives and SHA256SUMS made at once: each
 	// reads a whole tree.
@@ -69,6 +77,10 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPPort, opts.Name)
+	if opts.Secret != "" {
+		s.base = "/" + opts.Secret
+		s.cache.base = s.base
+	}
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
 	s.hosts = newHostCheck(opts.Hosts...)
@@ -86,6 +98,9 @@ func New(view sharefs.View, opts Options) *Server {
 		// Small responses held back by holdResponse leave in one write.
 		ConnState:   connState,
 		ConnContext: connContext,
+	}
+	if opts.TLS != nil {
+		s.setupTLS(opts.TLS)
 	}
 	return s
 }
@@ -106,6 +121,7 @@ func (s *Server) routes() *mux.Router {
 
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, unlocked := s.unlock(r) // before the log: the token never reaches it
 	lw := &logWriter{ResponseWriter: w, stall: s.writeStall}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
@@ -119,7 +135,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		misdirected(lw)
 		return
 	}
-	s.router.ServeHTTP(lw, r)
+	switch {
+	case !unlocked:
+		notFound(lw)
+	case r.URL.RawPath == "" && s.base != "":
+		redirectTo(lw, r, s.base+"/")
+	default:
+		s.router.ServeHTTP(lw, r)
+	}
 }
 
 // misdirected answers a request for a host name that is not this
@@ -135,7 +158,13 @@ func misdirected(w http.ResponseWriter) {
 func (s *Server) Serve(ln net.Listener) error {
 	// The cap goes inside heldListener, whose connections hold small
 	// responses for one write.
-	err := s.srv.Serve(heldListener{newLimitListener(ln, maxConns, maxConnsPerClient)})
+	capped := newLimitListener(ln, maxConns, maxConnsPerClient)
+	var err error
+	if s.srv.TLSConfig != nil {
+		err = s.srv.ServeTLS(heldListener{plainListener{capped, s}}, "", "")
+	} else {
+		err = s.srv.Serve(heldListener{capped})
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -211,7 +240,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case entry.IsDir && !wantDir:
-		redirectToFolder(w, r, name)
+		redirectTo(w, r, s.base+folderURL(name))
 	case entry.IsDir:
 		s.serveFolder(w, r, name, entry)
 	case wantDir:
@@ -252,10 +281,9 @@ func (s *Server) statFailed(w http.ResponseWriter, r *http.Request, name string,
 	http.Error(w, "500 internal server error", http.StatusInternalServerError)
 }
 
-// redirectToFolder sends /dir to /dir/, keeping the query. The target is
-// built from the decoded name, so it is always a local absolute path.
-func redirectToFolder(w http.ResponseWriter, r *http.Request, name string) {
-	target := folderURL(name)
+// redirectTo sends /dir to /dir/ (target), keeping the query. The target
+// is built from a decoded name, so it is always a local absolute path.
+func redirectTo(w http.ResponseWriter, r *http.Request, target string) {
 	if r.URL.RawQuery != "" {
 		target += "?" + r.URL.RawQuery
 	}
