@@ -152,22 +152,18 @@ func (d *Dir) List(name string) ([]Entry, error) {
 
 // list reads folder rel from the disk, and tells its version.
 func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
-	onPath, last, ok := d.foldersOnPath(rel)
+	onPath, ok := d.foldersOnPath(rel)
 	if !ok {
 		return nil, Version{}, notExist(name)
 	}
+	// What is read must be the folder the policy approved, not one
+	// swapped in since.
 	real := onPath[len(onPath)-1]
-	f, err := d.root.Open(real)
+	f, info, err := d.openReal(real, true)
 	if err != nil {
 		return nil, Version{}, notExist(name)
 	}
 	defer f.Close()
-	// What is read must be the folder the policy approved, not one
-	// swapped in since.
-	info, err := f.Stat()
-	if err != nil || !info.IsDir() || !os.SameFile(info, last) {
-		return nil, Version{}, notExist(name)
-	}
 	dirents, err := f.ReadDir(-1)
 	if err != nil && len(dirents) == 0 {
 		return nil, Version{}, fmt.Errorf("list %q: %w", name, err)
@@ -183,20 +179,18 @@ func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
 }
 
 // foldersOnPath resolves every folder from the root down to rel, the last
-// one being rel itself (described by last), or reports false if one is
-// not a visible folder.
-func (d *Dir) foldersOnPath(rel string) (reals []string, last fs.FileInfo, ok bool) {
+// one being rel itself, or reports false if one is not a visible folder.
+func (d *Dir) foldersOnPath(rel string) (reals []string, ok bool) {
 	parts := strings.Split(rel, "/")
 	reals = []string{"."}
 	for i := range parts {
 		info, real, ok := d.resolve(strings.Join(parts[:i+1], "/"), nil)
 		if !ok || !info.IsDir() {
-			return nil, nil, false
+			return nil, false
 		}
 		reals = append(reals, real)
-		last = info
 	}
-	return reals, last, true
+	return reals, true
 }
 
 // entryIn describes one directory entry of folder real (a resolved path,
@@ -246,15 +240,10 @@ func (d *Dir) OpenFile(name string) (*os.File, error) {
 	if !ok || !checked.Mode().IsRegular() {
 		return nil, notExist(name)
 	}
-	f, err := openRead(d.root, real)
+	// What is opened must be what the policy approved: no link swapped
+	// in on the way since the check may lead elsewhere.
+	f, _, err := d.openReal(real, false)
 	if err != nil {
-		return nil, notExist(name)
-	}
-	// What is opened must be the file the policy approved: a link swapped
-	// in on the way since the check would lead elsewhere.
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || !os.SameFile(info, checked) {
-		f.Close()
 		return nil, notExist(name)
 	}
 	return f, nil
