@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"example.com/share/ftpshare"
 	"github.com/urfave/cli/v2"
 )
 
@@ -87,7 +88,7 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-ftp", Usage: "do not serve FTP", EnvVars: envOf("no-ftp")},
 		&cli.StringFlag{Name: "passive-ports", Usage: "FTP passive data port range `LOW-HIGH` (default: chosen by the kernel)", EnvVars: envOf("passive-ports")},
 		&cli.StringFlag{Name: "public-host", Usage: "`HOST` announced in FTP passive replies (behind NAT)", EnvVars: envOf("public-host")},
-		&cli.DurationFlag{Name: "ftp-idle", Value: defaultFTPIdle, Usage: "drop FTP clients idle this `DURATION`", EnvVars: envOf("ftp-idle")},
+		&cli.DurationFlag{Name: "ftp-idle", Value: ftpshare.DefaultIdle, Usage: "drop FTP clients idle this `DURATION`", EnvVars: envOf("ftp-idle")},
 		&cli.BoolFlag{Name: "hidden", Usage: "also serve dot-files and dot-folders", EnvVars: envOf("hidden")},
 		&cli.BoolFlag{Name: "encrypt", Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
 		&cli.StringSliceFlag{Name: "recipient", Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},

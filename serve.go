@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 )
 
 const (
-	defaultFTPIdle = 5 * time.Minute
 	// shutdownGrace is how long transfers in flight may go on after a
 	// SIGINT or SIGTERM.
 	shutdownGrace = 5 * time.Second
@@ -68,7 +66,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	services, err := listenAll(c, view, folderName(root.Path()), logger, priv)
+	services, err := listenAll(c, view, root.Name(), logger, priv)
 	if err != nil {
 		return err
 	}
@@ -106,16 +104,6 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 		return nil, fmt.Errorf("folder %q cannot be read (permission denied); pick a folder you can read", dir)
 	}
 	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
-}
-
-// folderName is the shared folder's own name ("photos" for "."), which
-// heads the page and names archives of the whole share.
-func folderName(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return ""
-	}
-	return filepath.Base(abs)
 }
 
 // listenAll opens the listeners first, so that a port in use is reported

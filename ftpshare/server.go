@@ -25,9 +25,12 @@ import (
 	"example.com/share/sharefs"
 )
 
+// DefaultIdle is how long a client may stay idle when Options say
+// nothing (the command line shows it as --ftp-idle's default).
+const DefaultIdle = 5 * time.Minute
+
 // Defaults for zero Options.
 const (
-	defaultIdle          = 5 * time.Minute
 	defaultLoginTimeout  = 30 * time.Second
 	defaultMaxConns      = 200
 	defaultMaxConnsPerIP = 20
@@ -97,10 +100,10 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 	}
 	s := &Server{
 		view:      view,
-		idle:      orDefault(opts.IdleTimeout, defaultIdle),
+		idle:      orDefault(opts.IdleTimeout, DefaultIdle),
 		loginWait: orDefault(opts.LoginTimeout, defaultLoginTimeout),
 		pasvWait:  pasvTimeout,
-		stall:     max(orDefault(opts.IdleTimeout, defaultIdle), minStall),
+		stall:     max(orDefault(opts.IdleTimeout, DefaultIdle), minStall),
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
 		log:       opts.Logger,

@@ -384,3 +384,7 @@ func entryOf(info fs.FileInfo) Entry {
 func notExist(name string) error {
 	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
+
+// Name is the shared folder's own name ("photos" for "."), which heads
+// the page and names archives of the whole share.
+func (d *Dir) Name() string { return filepath.Base(d.abs) }

@@ -5,33 +5,32 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // Changes inotify reports for a watched folder (entries created, deleted,
 // renamed, written or re-attributed, the folder itself going away) and
 // for a watched file (written, re-attributed, deleted, moved).
 const (
-	folderMask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
-		unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE |
-		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR | unix.IN_DONT_FOLLOW
-	fileMask = unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_CLOSE_WRITE |
-		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_DONT_FOLLOW
+	folderMask = syscall.IN_CREATE | syscall.IN_DELETE | syscall.IN_MOVED_FROM | syscall.IN_MOVED_TO |
+		syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_CLOSE_WRITE |
+		syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF | syscall.IN_ONLYDIR | syscall.IN_DONT_FOLLOW
+	fileMask = syscall.IN_MODIFY | syscall.IN_ATTRIB | syscall.IN_CLOSE_WRITE |
+		syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF | syscall.IN_DONT_FOLLOW
 	// goneMask: the watch no longer follows its path.
-	goneMask = unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_IGNORED
+	goneMask = syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF | syscall.IN_IGNORED
 )
 
 // localFS lists the file systems whose every change inotify reports
 // (not so for network file systems, changed by other machines).
 var localFS = map[int64]bool{
-	unix.EXT4_SUPER_MAGIC:  true, // also ext2, ext3
-	unix.XFS_SUPER_MAGIC:   true,
-	unix.BTRFS_SUPER_MAGIC: true,
-	unix.TMPFS_MAGIC:       true,
-	unix.F2FS_SUPER_MAGIC:  true,
-	0x794c7630:             true, // overlayfs: containers
+	0xef53:     true, // ext2, ext3, ext4
+	0x58465342: true, // xfs
+	0x9123683e: true, // btrfs
+	0x01021994: true, // tmpfs
+	0xf2f52010: true, // f2fs
+	0x794c7630: true, // overlayfs: containers
 }
 
 // inotify is the Linux notification service of one Dir.
@@ -44,14 +43,14 @@ type inotify struct {
 }
 
 func startSysWatcher(root string, w *watcher) (sysWatcher, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(root, &st); err != nil {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(root, &st); err != nil {
 		return nil, fmt.Errorf("statfs %q: %w", root, err)
 	}
 	if !localFS[int64(st.Type)] {
 		return nil, fmt.Errorf("%q: not a local file system", root)
 	}
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("inotify: %w", err)
 	}
@@ -65,7 +64,7 @@ func (in *inotify) add(path string, folder bool) (int, error) {
 	if folder {
 		mask = folderMask
 	}
-	wd, err := unix.InotifyAddWatch(in.fd, filepath.Join(in.root, filepath.FromSlash(path)), mask)
+	wd, err := syscall.InotifyAddWatch(in.fd, filepath.Join(in.root, filepath.FromSlash(path)), mask)
 	if err != nil {
 		return -1, fmt.Errorf("watch %q: %w", path, err)
 	}
@@ -74,13 +73,14 @@ func (in *inotify) add(path string, folder bool) (int, error) {
 
 func (in *inotify) remove(wd int) {
 	// The file may be gone already, which removed the watch.
-	_, _ = unix.InotifyRmWatch(in.fd, uint32(wd))
+	_, _ = syscall.InotifyRmWatch(in.fd, uint32(wd))
 }
 
 // pending reports whether events wait to be read (or it cannot tell).
 func (in *inotify) pending() bool {
-	n, err := unix.IoctlGetInt(in.fd, unix.TIOCINQ) // FIONREAD
-	return err != nil || n != 0
+	var n int32
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(in.fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))) // FIONREAD
+	return errno != 0 || n != 0
 }
 
 func (in *inotify) close() {
@@ -109,13 +109,13 @@ func (in *inotify) loop() {
 			in.w.begin()
 			defer in.w.end()
 			var n int
-			n, rerr = unix.Read(int(fd), buf)
+			n, rerr = syscall.Read(int(fd), buf)
 			if n > 0 {
 				in.dispatch(buf[:n])
 			}
-			return !errors.Is(rerr, unix.EAGAIN)
+			return !errors.Is(rerr, syscall.EAGAIN)
 		})
-		if err != nil || (rerr != nil && !errors.Is(rerr, unix.EAGAIN)) {
+		if err != nil || (rerr != nil && !errors.Is(rerr, syscall.EAGAIN)) {
 			in.w.broken()
 			return
 		}
@@ -124,14 +124,14 @@ func (in *inotify) loop() {
 
 // dispatch applies each event of a batch.
 func (in *inotify) dispatch(buf []byte) {
-	for len(buf) >= unix.SizeofInotifyEvent {
-		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[0]))
+	for len(buf) >= syscall.SizeofInotifyEvent {
+		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[0]))
 		switch {
-		case ev.Mask&unix.IN_Q_OVERFLOW != 0:
+		case ev.Mask&syscall.IN_Q_OVERFLOW != 0:
 			in.w.changed(-1, false)
 		default:
 			in.w.changed(int(ev.Wd), ev.Mask&goneMask != 0)
 		}
-		buf = buf[unix.SizeofInotifyEvent+int(ev.Len):]
+		buf = buf[syscall.SizeofInotifyEvent+int(ev.Len):]
 	}
 }
