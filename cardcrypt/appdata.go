@@ -23,6 +23,7 @@ type appData struct {
 	attrs        [3][]byte
 	fingerprints [3][]byte // nil when the slot is empty
 	times        [3]time.Time
+	pwStatus     []byte // C4: PIN policy, lengths, retry counters
 }
 
 // parseAppData reads the objects of GET DATA 6E, with or without the 6E
@@ -34,6 +35,7 @@ func parseAppData(data []byte) (*appData, error) {
 	for i, tag := range []uint16{0xC1, 0xC2, 0xC3} {
 		ad.attrs[i], _ = findTag(data, tag)
 	}
+	ad.pwStatus, _ = findTag(data, 0xC4)
 	fprs, ok := findTag(data, 0xC5)
 	if !ok || len(fprs) < 60 {
 		return nil, fmt.Errorf("application data: fingerprints (C5) missing or short (%d bytes)", len(fprs))

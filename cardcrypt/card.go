@@ -46,6 +46,7 @@ type Status struct {
 	Serial       string
 	Cardholder   string
 	Keys         [3]KeyInfo // signature, encryption, authentication
+	Counters     Counters
 }
 
 // ReadCardKey reads the card's encryption key from the named reader, or
@@ -139,6 +140,9 @@ func readStatus(ch *channel, st *Status) error {
 			Created:     ad.times[i],
 		}
 	}
+	if err := readCounters(ch, ad, &st.Counters); err != nil {
+		return err
+	}
 	holder, err := ch.send(0xCA, 0x00, 0x65, nil)
 	if err != nil {
 		return fmt.Errorf("read cardholder data (65): %w", err)
@@ -179,6 +183,7 @@ func (st *Status) String() string {
 	line("Manufacturer", st.Manufacturer)
 	line("Serial number", st.Serial)
 	line("Name of cardholder", orNotSet(st.Cardholder))
+	st.Counters.print(line)
 	for i, label := range []string{"Signature key", "Encryption key", "Authentication key"} {
 		k := st.Keys[i]
 		if k.Fingerprint == nil {

@@ -8,6 +8,7 @@ package cardtest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -339,21 +340,25 @@ func runBounded(cmd *exec.Cmd, limit time.Duration) error {
 // Algorithm choices for GenerateOnCard.
 const (
 	RSA      = "rsa"
+	RSA3072  = "rsa3072"
 	RSA4096  = "rsa4096"
 	Cv25519  = "cv25519"
 	NISTP256 = "nistp256"
+	NISTP384 = "nistp384"
 )
 
 // keyAttr is the --card-edit dialogue that sets all three key algorithms.
 var keyAttr = map[string]string{
+	RSA3072:  "key-attr\n1\n3072\n1\n3072\n1\n3072\n",
 	RSA4096:  "key-attr\n1\n4096\n1\n4096\n1\n4096\n",
 	Cv25519:  "key-attr\n2\n1\n2\n1\n2\n1\n",
 	NISTP256: "key-attr\n2\n3\n2\n3\n2\n3\n", // NIST curves need --expert
+	NISTP384: "key-attr\n2\n4\n2\n4\n2\n4\n",
 }
 
 // GenerateOnCard has GnuPG create all three keys on the card (for
 // Cv25519: ed25519 signing and authentication, cv25519 encryption; for
-// NISTP256: ECDSA and ECDH on P-256) for
+// NISTP256 and NISTP384: ECDSA and ECDH on the curve) for
 // the user ID "Card Owner <email>", and returns the encryption subkey's
 // fingerprint.
 func (g *GnuPG) GenerateOnCard(algo, email string) string {
@@ -430,4 +435,79 @@ func (g *GnuPG) Fingerprint(uid string) string {
 	}
 	g.t.Fatalf("no fingerprint for %s in %s", uid, out)
 	return ""
+}
+
+// SetPIN changes the virtual card's PIN policy while it is out of the
+// reader: forced asks for the PIN before every signature (PW status
+// byte 00), tries is PW1's retry counter. The card is inserted again.
+func (s *Stack) SetPIN(forced bool, tries int) {
+	s.t.Helper()
+	s.Remove()
+	data, err := os.ReadFile(s.State)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(data, &st); err != nil {
+		s.t.Fatal(err)
+	}
+	policy := "AQ==" // 01: the PIN holds for several signatures
+	if forced {
+		policy = "AA=="
+	}
+	st["Objects"].(map[string]any)["C4"] = policy
+	st["Tries"].([]any)[0] = tries
+	if data, err = json.Marshal(st); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(s.State, data, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	s.Insert()
+}
+
+// VerifyDetached has gpg check a detached signature over data and
+// returns the fingerprint of the key that made it.
+func (g *GnuPG) VerifyDetached(sig, data []byte) (string, error) {
+	dir := g.t.TempDir()
+	sigPath, dataPath := filepath.Join(dir, "data.sig"), filepath.Join(dir, "data")
+	if err := os.WriteFile(sigPath, sig, 0o600); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(dataPath, data, 0o600); err != nil {
+		return "", err
+	}
+	out, err := g.Try(nil, "--status-fd", "1", "--verify", sigPath, dataPath)
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "VALIDSIG" {
+			return f[2], nil
+		}
+	}
+	return "", fmt.Errorf("gpg --verify gave no VALIDSIG:\n%s", out)
+}
+
+// SqVerify has Sequoia's sq check a detached signature over data with
+// the certificate cert.
+func SqVerify(t testing.TB, cert, sig, data []byte) error {
+	t.Helper()
+	testutil.NeedTool(t, "sq")
+	dir := t.TempDir()
+	paths := map[string][]byte{"cert.asc": cert, "data.sig": sig, "data": data}
+	for name, b := range paths {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command("sq", "verify", "--signer-cert", filepath.Join(dir, "cert.asc"),
+		"--detached", filepath.Join(dir, "data.sig"), filepath.Join(dir, "data"))
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runBounded(cmd, time.Minute); err != nil {
+		return fmt.Errorf("sq verify: %w: %s", err, out.String())
+	}
+	return nil
 }

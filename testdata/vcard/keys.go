@@ -19,6 +19,7 @@ var (
 	oidCv25519 = []byte{0x2B, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01}
 	oidEd25519 = []byte{0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01}
 	oidP256    = []byte{0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07}
+	oidP384    = []byte{0x2B, 0x81, 0x04, 0x00, 0x22}
 )
 
 // algorithm is what a slot's attributes select.
@@ -30,6 +31,8 @@ const (
 	algEd25519
 	algP256ECDH
 	algP256ECDSA
+	algP384ECDH
+	algP384ECDSA
 )
 
 // algorithmOf reads algorithm attributes (C1, C2, C3).
@@ -52,6 +55,10 @@ func algorithmOf(attr []byte) (algorithm, error) {
 		return algP256ECDH, nil
 	case attr[0] == 0x13 && hasOID(attr, oidP256):
 		return algP256ECDSA, nil
+	case attr[0] == 0x12 && hasOID(attr, oidP384):
+		return algP384ECDH, nil
+	case attr[0] == 0x13 && hasOID(attr, oidP384):
+		return algP384ECDSA, nil
 	}
 	return 0, fmt.Errorf("algorithm attributes % X not supported", attr)
 }
@@ -88,12 +95,20 @@ func generateKey(attr []byte) ([]byte, error) {
 		_, err := rand.Read(seed)
 		return seed, err
 	default:
-		k, err := ecdh.P256().GenerateKey(rand.Reader)
+		k, err := nistCurve(alg).GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, err
 		}
 		return k.Bytes(), nil
 	}
+}
+
+// nistCurve is the NIST curve of an ECDH or ECDSA algorithm.
+func nistCurve(alg algorithm) ecdh.Curve {
+	if alg == algP384ECDH || alg == algP384ECDSA {
+		return ecdh.P384()
+	}
+	return ecdh.P256()
 }
 
 // publicTemplate is the content of the 7F49 public key template.
@@ -121,7 +136,7 @@ func publicTemplate(attr, priv []byte) ([]byte, error) {
 		k := ed25519.NewKeyFromSeed(priv)
 		return tlv(0x86, k.Public().(ed25519.PublicKey)), nil
 	default:
-		k, err := ecdh.P256().NewPrivateKey(priv)
+		k, err := nistCurve(alg).NewPrivateKey(priv)
 		if err != nil {
 			return nil, err
 		}
@@ -145,19 +160,8 @@ func signWith(attr, priv, data []byte) ([]byte, error) {
 		return rsa.SignPKCS1v15(nil, k, 0, data)
 	case algEd25519:
 		return ed25519.Sign(ed25519.NewKeyFromSeed(priv), data), nil
-	case algP256ECDSA:
-		k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), priv)
-		if err != nil {
-			return nil, err
-		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, data)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 64)
-		r.FillBytes(out[:32])
-		s.FillBytes(out[32:])
-		return out, nil
+	case algP256ECDSA, algP384ECDSA:
+		return signECDSA(alg, priv, data)
 	}
 	return nil, errors.New("key cannot sign")
 }
@@ -189,14 +193,34 @@ func decipherWith(attr, priv, data []byte) ([]byte, error) {
 			point = point[1:]
 		}
 		return sharedSecret(ecdh.X25519(), priv, point)
-	case algP256ECDH:
+	case algP256ECDH, algP384ECDH:
 		point, err := findTag(data, 0x86)
 		if err != nil {
 			return nil, err
 		}
-		return sharedSecret(ecdh.P256(), priv, point)
+		return sharedSecret(nistCurve(alg), priv, point)
 	}
 	return nil, errors.New("key cannot decipher")
+}
+
+// signECDSA signs a digest and answers r||s, each as long as the curve's order.
+func signECDSA(alg algorithm, priv, digest []byte) ([]byte, error) {
+	curve, size := elliptic.P256(), 32
+	if alg == algP384ECDSA {
+		curve, size = elliptic.P384(), 48
+	}
+	k, err := ecdsa.ParseRawPrivateKey(curve, priv)
+	if err != nil {
+		return nil, err
+	}
+	r, s, err := ecdsa.Sign(rand.Reader, k, digest)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 2*size)
+	r.FillBytes(out[:size])
+	s.FillBytes(out[size:])
+	return out, nil
 }
 
 func sharedSecret(curve ecdh.Curve, priv, point []byte) ([]byte, error) {

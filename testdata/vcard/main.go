@@ -3,7 +3,9 @@
 // which shows it as a card inserted in the "Virtual PCD" reader, and answers
 // APDUs like an OpenPGP card 3.4 would (a subset: SELECT, GET DATA, GET
 // RESPONSE, VERIFY, GENERATE ASYMMETRIC KEY PAIR, PUT DATA, PSO:CDS,
-// PSO:DECIPHER) with RSA, Curve25519 and NIST P-256 keys.
+// PSO:DECIPHER) with RSA 2048-4096, Curve25519 (Ed25519, X25519) and NIST P-256 and
+// P-384 keys; PSO:CDS needs PW1 verified in mode 81, and only once when the
+// PW status byte (C4) forces the PIN per signature.
 //
 // Closing the connection is removing the card. With -state the card keeps
 // its keys and data objects in a file, so a restarted process is the same

@@ -1,0 +1,248 @@
+package cardcrypt
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"example.com/share/internal/cardtest"
+)
+
+var testClient = netip.MustParseAddr("192.0.2.1")
+
+func signBytes(t *testing.T, s *Signer, version string, data []byte) []byte {
+	t.Helper()
+	sig, err := s.Sign(context.Background(), testClient, version, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	return sig
+}
+
+// TestSignerThroughPCSC has GnuPG create keys on the virtual card, signs
+// through PC/SC, and has GnuPG (and Sequoia where it can) verify the
+// signatures with the certificate the card certified, imported into a
+// fresh keyring.
+func TestSignerThroughPCSC(t *testing.T) {
+	for _, tc := range []struct {
+		algo  string
+		flags []string
+		armor bool
+		sq    bool
+	}{
+		{cardtest.RSA, nil, false, true},
+		{cardtest.RSA3072, []string{"-extended"}, true, true},
+		{cardtest.RSA4096, nil, false, true},
+		{cardtest.Cv25519, nil, true, true},
+		{cardtest.NISTP256, nil, false, true},
+		{cardtest.NISTP384, nil, false, true},
+	} {
+		t.Run(tc.algo+strings.Join(tc.flags, ""), func(t *testing.T) {
+			cardtest.Start(t, tc.flags...)
+			owner := cardtest.NewGnuPG(t, true)
+			owner.GenerateOnCard(tc.algo, "owner@example.org")
+			want := owner.Fingerprint("owner@example.org")
+			owner.Kill()
+
+			s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN), Armor: tc.armor, UserID: "Card Owner <owner@example.org>"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.Fingerprint() != want {
+				t.Fatalf("signer key %s, GnuPG made %s", s.Fingerprint(), want)
+			}
+			other := cardtest.NewGnuPG(t, true)
+			other.Run(s.Certificate(), "--import")
+			listing := string(other.Run(nil, "--with-colons", "--list-keys", want))
+			if !strings.Contains(listing, "Card Owner <owner@example.org>") || !strings.Contains(listing, "\nsub:") {
+				t.Errorf("imported certificate lacks the user ID or subkey:\n%s", listing)
+			}
+			data := make([]byte, 70_000)
+			rand.Read(data)
+			sig := signBytes(t, s, "v1", data)
+			if tc.armor != bytes.HasPrefix(sig, []byte("-----BEGIN PGP SIGNATURE-----")) {
+				t.Errorf("armor %v, signature starts %q", tc.armor, sig[:10])
+			}
+			fpr, err := other.VerifyDetached(sig, data)
+			if err != nil || fpr != want {
+				t.Fatalf("gpg --verify: %v (key %s)", err, fpr)
+			}
+			if tc.sq {
+				if err := cardtest.SqVerify(t, s.Certificate(), sig, data); err != nil {
+					t.Error(err)
+				}
+			}
+			data[0] ^= 1
+			if _, err := other.VerifyDetached(sig, data); err == nil {
+				t.Error("gpg verified a signature over changed bytes")
+			}
+		})
+	}
+}
+
+// TestSignerCacheAndCounters: a version is signed once; content-keyed
+// signatures follow the bytes; the card's counters show the signatures.
+func TestSignerCacheAndCounters(t *testing.T) {
+	cardtest.Start(t)
+	owner := cardtest.NewGnuPG(t, true)
+	owner.GenerateOnCard(cardtest.Cv25519, "owner@example.org")
+	owner.Kill()
+	s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := s.Signatures() // the certificate's self-signatures
+	a := signBytes(t, s, "v1", []byte("one"))
+	b := signBytes(t, s, "v1", []byte("ignored: the version is cached"))
+	c := signBytes(t, s, "", []byte("two"))
+	d := signBytes(t, s, "", []byte("two"))
+	e := signBytes(t, s, "", []byte("three"))
+	if !bytes.Equal(a, b) || !bytes.Equal(c, d) || bytes.Equal(c, e) {
+		t.Error("cache gave wrong signatures")
+	}
+	if n := s.Signatures() - start; n != 3 {
+		t.Errorf("card made %d signatures, want 3", n)
+	}
+	s.Close()
+	st, err := ReadCardStatus("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// GnuPG's own self-signatures count too; share's five come last.
+	if st.Counters.Signatures < 5 || st.Counters.PINTries != [3]int{3, 0, 3} || st.Counters.ForcedPIN {
+		t.Errorf("counters %+v", st.Counters)
+	}
+	for _, want := range []string{"Signature counter", "PIN retry counter : 3 0 3", "not forced"} {
+		if !strings.Contains(st.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, st)
+		}
+	}
+}
+
+// TestSignerPINErrors: a wrong PIN says how many tries are left; with
+// one try left, or a card that wants the PIN per signature, share does
+// not try at all.
+func TestSignerPINErrors(t *testing.T) {
+	stack := cardtest.Start(t)
+	owner := cardtest.NewGnuPG(t, true)
+	owner.GenerateOnCard(cardtest.RSA, "owner@example.org")
+	owner.Kill()
+
+	_, err := OpenSigner(SignerOptions{PIN: []byte("999999")})
+	if !errors.Is(err, ErrWrongPIN) || !strings.Contains(err.Error(), "2 tries left") {
+		t.Fatalf("wrong PIN: %v", err)
+	}
+	stack.SetPIN(false, 1)
+	_, err = OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
+	if !errors.Is(err, ErrFewTries) || !strings.Contains(err.Error(), "1 tries left") {
+		t.Fatalf("one try left: %v", err)
+	}
+	stack.SetPIN(true, 3)
+	_, err = OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
+	if !errors.Is(err, ErrForcedPIN) || !strings.Contains(err.Error(), "forcesig") {
+		t.Fatalf("forced PIN: %v", err)
+	}
+	st, err := ReadCardStatus("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Counters.PINTries[0] != 3 {
+		t.Errorf("share spent a PIN try it should not have: %+v", st.Counters)
+	}
+}
+
+// TestSignerCardRemoved: without the card signatures fail with
+// ErrSignUnavailable; once it is back they work again.
+func TestSignerCardRemoved(t *testing.T) {
+	stack := cardtest.Start(t)
+	owner := cardtest.NewGnuPG(t, true)
+	owner.GenerateOnCard(cardtest.Cv25519, "owner@example.org")
+	owner.Kill()
+	s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stack.Remove()
+	_, err = s.Sign(context.Background(), testClient, "gone", func(w io.Writer) error { return nil })
+	if !errors.Is(err, ErrSignUnavailable) {
+		t.Fatalf("signing without the card: %v", err)
+	}
+	stack.Insert()
+	waitReconnect(t, s)
+}
+
+// waitReconnect signs until the signer has reconnected (it retries at
+// most every reconnectPause), for a bounded time.
+func waitReconnect(t *testing.T, s *Signer) {
+	t.Helper()
+	for i := range 20 {
+		_, err := s.Sign(context.Background(), testClient, "", func(w io.Writer) error {
+			_, err := w.Write([]byte{byte(i)})
+			return err
+		})
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, ErrSignUnavailable) {
+			t.Fatal(err)
+		}
+		sleep(context.Background(), reconnectPause/4)
+	}
+	t.Fatal("signer did not reconnect to the card")
+}
+
+// TestSignQueue: past the per-client share and the whole queue, Sign
+// answers ErrSignBusy at once, without reading the content.
+func TestSignQueue(t *testing.T) {
+	q := newSignQueue(3, 2)
+	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
+	steps := []struct {
+		client netip.Addr
+		want   bool
+	}{{a, true}, {a, true}, {a, false}, {b, true}, {c, false}}
+	for i, st := range steps {
+		if got := q.enter(st.client); got != st.want {
+			t.Fatalf("step %d: enter(%v) = %v", i, st.client, got)
+		}
+	}
+	q.leave(a)
+	if !q.enter(c) {
+		t.Error("a place given back was not reusable")
+	}
+
+	s := &Signer{queue: newSignQueue(2, 1), cache: newSigCache(4), key: &signKey{hash: crypto.SHA256}}
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.Sign(context.Background(), a, "held", func(io.Writer) error {
+			close(entered)
+			<-release
+			return errors.New("stop")
+		})
+	}()
+	<-entered
+	_, err := s.Sign(context.Background(), a, "second", func(io.Writer) error {
+		t.Error("content read past the client's share")
+		return nil
+	})
+	if !errors.Is(err, ErrSignBusy) {
+		t.Errorf("second request of one client: %v, want ErrSignBusy", err)
+	}
+	close(release)
+	wg.Wait()
+}
