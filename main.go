@@ -60,7 +60,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ArgsUsage: "[DIR]",
 		Description: "Serves DIR (default: the current folder) read-only over HTTP and anonymous FTP.\n" +
 			"Every option can also be set with the environment variable SHARE_<NAME>, e.g. SHARE_HTTP=:8080.",
-		Flags:     append(append(serveFlags(), discoveryFlags()...), privateFlags()...),
+		Flags:     append(append(append(serveFlags(), discoveryFlags()...), privateFlags()...), signFlags()...),
 		Commands:  []*cli.Command{cardCommand(), versionCommand()},
 		Writer:    stdout,
 		ErrWriter: stderr,

@@ -5,16 +5,18 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"example.com/share/cardcrypt"
 	"example.com/share/ftpshare"
 	"example.com/share/sharefs"
 )
 
 // newFTPService listens for FTP and builds the server from the flags.
-func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger, priv *privacy) (service, error) {
+func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer) (service, error) {
 	opts := ftpshare.Options{
 		PublicHost:  c.String("public-host"),
 		IdleTimeout: c.Duration("ftp-idle"),
 		Logger:      logger,
+		Signer:      ftpSigner(sig),
 	}
 	if priv != nil {
 		opts.TLS, opts.Secret = priv.tls, priv.secret

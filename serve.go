@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"example.com/share/cardcrypt"
 	"example.com/share/httpshare"
 	"example.com/share/sharefs"
 )
@@ -66,7 +67,14 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	services, err := listenAll(c, view, root.Name(), logger, priv)
+	sig, err := signer(c, logger)
+	if err != nil {
+		return err
+	}
+	if sig != nil {
+		defer sig.Close()
+	}
+	services, err := listenAll(c, view, root.Name(), logger, priv, sig)
 	if err != nil {
 		return err
 	}
@@ -108,11 +116,11 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 
 // listenAll opens the listeners first, so that a port in use is reported
 // before anything is served.
-func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy) ([]service, error) {
+func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer) ([]service, error) {
 	var services []service
 	ftpPort := 0
 	if !c.Bool("no-ftp") {
-		s, err := newFTPService(c, view, logger, priv)
+		s, err := newFTPService(c, view, logger, priv, sig)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +135,7 @@ func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logg
 			}
 			return nil, err
 		}
-		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name}
+		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name, Signer: httpSigner(sig)}
 		if priv != nil {
 			opts.TLS, opts.Secret = priv.tls, priv.secret
 		}

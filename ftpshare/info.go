@@ -14,6 +14,9 @@ import (
 )
 
 func cmdSize(s *Server, sess *ftp.Session, st *session, arg string) {
+	if s.answerSignature(sess, st, "SIZE", arg) {
+		return
+	}
 	name := sess.BuildPath(arg)
 	e, err := s.view.Stat(name)
 	switch {
@@ -30,6 +33,9 @@ func cmdSize(s *Server, sess *ftp.Session, st *session, arg string) {
 }
 
 func cmdMdtm(s *Server, sess *ftp.Session, st *session, arg string) {
+	if s.answerSignature(sess, st, "MDTM", arg) {
+		return
+	}
 	e, err := s.view.Stat(sess.BuildPath(arg))
 	if err != nil {
 		st.conn.reply(550, arg+": no such file.")

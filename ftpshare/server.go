@@ -61,6 +61,8 @@ type Options struct {
 	// Secret, when set, turns anonymous login off: any user logs in with
 	// Secret as password.
 	Secret string
+	// Signer answers FILE.sig with the card's signature; nil turns it off.
+	Signer Signer
 }
 
 // Server is an anonymous read-only FTP server over a sharefs.View.
@@ -78,6 +80,7 @@ type Server struct {
 	pasvQuota int // waiting passive listeners allowed per client address
 	log       *slog.Logger
 	commands  map[string]ftp.Command
+	signer    Signer
 	tls       *tls.Config   // explicit FTPS required, if set
 	secret    string        // the password, if set; anonymous otherwise
 	guard     *loginGuard   // failed logins with the secret
@@ -107,6 +110,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
 		log:       opts.Logger,
+		signer:    opts.Signer,
 		tls:       opts.TLS,
 		secret:    opts.Secret,
 		guard:     newLoginGuard(),

@@ -25,6 +25,9 @@ const (
 )
 
 func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
+	if s.answerSignature(sess, st, "RETR", arg) {
+		return
+	}
 	offset := st.rest
 	st.rest = 0 // a restart marker serves one RETR
 	if !st.ready() {

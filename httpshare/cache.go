@@ -53,8 +53,9 @@ type listingCache struct {
 	view    sharefs.View
 	log     *slog.Logger
 	ftpPort int
-	root    string // the shared folder's name
-	base    string // path prefix of every link: "" or "/TOKEN" (--secret)
+	root    string       // the shared folder's name
+	base    string       // path prefix of every link: "" or "/TOKEN" (--secret)
+	signing *pageSigning // nil without signing
 
 	mu      sync.Mutex
 	folders map[string]*rendered
@@ -186,7 +187,7 @@ func (c *listingCache) render(r *rendered, v variant) ([]byte, error) {
 		r.readme = renderReadme(c.view, r.name, r.entries, c.log)
 		r.readmeDone = true
 	}
-	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view)}
+	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing}
 	return renderHTML(p, entries), nil
 }
 

@@ -53,6 +53,7 @@ type pageData struct {
 	ftpPort int
 	readme  []byte // rendered, safe HTML; nil for none
 	noSums  bool   // the view cannot give SHA256SUMS
+	signing *pageSigning
 }
 
 // renderHTML renders the HTML listing page of folder dir.
@@ -65,7 +66,7 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
 	writeCrumbs(&b, p.base, p.root, p.dir)
-	writeFolderActions(&b, !p.noSums)
+	writeFolderActions(&b, !p.noSums, p.signing != nil)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
 	writeSortHeader(&b, p.order, "name", "n", "Name")
@@ -77,7 +78,7 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	}
 	dirs, files := 0, 0
 	for _, e := range entries {
-		writeRow(&b, e)
+		writeRow(&b, e, p.signing != nil)
 		if e.IsDir {
 			dirs++
 		} else {
@@ -149,17 +150,20 @@ func writeCrumbs(b *bytes.Buffer, base, root, dir string) {
 
 // writeFolderActions writes the line under the breadcrumbs that offers
 // the whole folder as one download.
-func writeFolderActions(b *bytes.Buffer, sums bool) {
+func writeFolderActions(b *bytes.Buffer, sums, signed bool) {
 	b.WriteString(`<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a>`)
 	if sums {
 		b.WriteString(` <a href="?sha256">SHA256SUMS</a>`)
+	}
+	if sums && signed {
+		b.WriteString(` <a href="?sha256&amp;sig" rel="nofollow">SHA256SUMS signature</a>`)
 	}
 	b.WriteString("</p>\n")
 }
 
 // writeRow writes one table row. The link is relative to the folder and
 // percent-encoded byte for byte; the text is the escaped display name.
-func writeRow(b *bytes.Buffer, e sharefs.Entry) {
+func writeRow(b *bytes.Buffer, e sharefs.Entry, signed bool) {
 	href := escapeSegment(e.Name)
 	label := html.EscapeString(displayName(e.Name))
 	if e.IsDir {
@@ -167,10 +171,14 @@ func writeRow(b *bytes.Buffer, e sharefs.Entry) {
 	} else {
 		fmt.Fprintf(b, "<tr class=\"f %s\"><td class=\"n\"><a href=\"%s\">%s</a></td>", kindOf(e.Name), href, label)
 		if e.Size >= 0 {
-			fmt.Fprintf(b, "<td class=\"s\" title=\"%d bytes\">%s</td>", e.Size, humanSize(e.Size))
+			fmt.Fprintf(b, "<td class=\"s\" title=\"%d bytes\">%s", e.Size, humanSize(e.Size))
 		} else {
-			b.WriteString("<td class=\"s\" title=\"size unknown\">?</td>")
+			b.WriteString("<td class=\"s\" title=\"size unknown\">?")
 		}
+		if signed {
+			writeSigLink(b, href)
+		}
+		b.WriteString("</td>")
 	}
 	// The script shows the time relative, with this absolute one on hover.
 	t := e.ModTime
@@ -226,5 +234,6 @@ func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 		shown := strings.ReplaceAll(cmd, "ORIGIN", "http://HOST:PORT")
 		fmt.Fprintf(b, "<p><code data-cmd=\"%s\">%s</code></p>", html.EscapeString(cmd), html.EscapeString(shown))
 	}
+	writeSigningFooter(b, p.signing, p.base, u)
 	b.WriteString("</footer>\n")
 }

@@ -31,6 +31,8 @@ type Options struct {
 	// Secret, when set, serves the share only under /Secret/; every other
 	// path is a 404.
 	Secret string
+	// Signer answers ?sig, ?sha256&sig and ?pubkey; nil turns signing off.
+	Signer Signer
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -77,6 +79,7 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPPort, opts.Name)
+	s.cache.signing = pageSigningOf(opts.Signer)
 	if opts.Secret != "" {
 		s.base = "/" + opts.Secret
 		s.cache.base = s.base
@@ -222,6 +225,9 @@ func notFound(w http.ResponseWriter) {
 
 // serveGet answers GET and HEAD for folders and files.
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
+	if s.serveSigning(w, r) {
+		return
+	}
 	name, wantDir, ok := requestName(r)
 	if !ok {
 		notFound(w)

@@ -1,0 +1,155 @@
+package httpshare
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"path"
+	"strconv"
+	"strings"
+
+	"example.com/share/cardcrypt"
+	"example.com/share/internal/clientaddr"
+	"example.com/share/sharefs"
+)
+
+// Signer makes detached OpenPGP signatures (cardcrypt.Signer).
+type Signer interface {
+	// Sign signs what content writes; version keys the cache ("" keys
+	// it by the bytes).
+	Sign(ctx context.Context, client netip.Addr, version string, content func(io.Writer) error) ([]byte, error)
+	// SignFile signs a regular file of view, cached by its version.
+	SignFile(ctx context.Context, client netip.Addr, view sharefs.View, name string) ([]byte, sharefs.Entry, error)
+	Certificate() []byte
+	Fingerprint() string
+	Suffix() string // ".sig" or ".asc"
+}
+
+// serveSigning answers ?sig, ?sha256&sig and ?pubkey when signing is on,
+// and reports whether it did.
+func (s *Server) serveSigning(w http.ResponseWriter, r *http.Request) bool {
+	raw := r.URL.RawQuery
+	if s.opts.Signer == nil || !strings.Contains(raw, "sig") && !strings.Contains(raw, "pubkey") {
+		return false
+	}
+	q := r.URL.Query()
+	name, wantDir, ok := requestName(r)
+	switch {
+	case !ok:
+		return false
+	case q.Has("pubkey") && name == "":
+		s.servePubkey(w, r)
+	case q.Has("sig") && q.Has("sha256") && wantDir:
+		s.serveSumsSignature(w, r, name)
+	case q.Has("sig") && !q.Has("sha256") && !wantDir:
+		s.serveFileSignature(w, r, name)
+	default:
+		return false
+	}
+	return true
+}
+
+// serveFileSignature answers FILE?sig: a detached signature over the
+// file's (plain) bytes.
+func (s *Server) serveFileSignature(w http.ResponseWriter, r *http.Request, name string) {
+	view, plain, ok := cardcrypt.SignedView(s.view, name)
+	if !ok {
+		notFound(w)
+		return
+	}
+	sig, _, err := s.opts.Signer.SignFile(r.Context(), requestClient(r), view, plain)
+	s.sendSignature(w, r, name, s.sigName(name, plain), sig, err)
+}
+
+// sigName is the name a signature is saved under: the plain name plus
+// .sig (.asc armored), or .sig when that would be the encrypted file's
+// own name.
+func (s *Server) sigName(listed, plain string) string {
+	n := path.Base(plain) + s.opts.Signer.Suffix()
+	if n == path.Base(listed) {
+		n = path.Base(plain) + ".sig"
+	}
+	return n
+}
+
+// serveSumsSignature answers dir/?sha256&sig: a signature over exactly
+// the bytes dir/?sha256 gives for the same folder state.
+func (s *Server) serveSumsSignature(w http.ResponseWriter, r *http.Request, dir string) {
+	view, _, ok := cardcrypt.SignedView(s.view, "")
+	if !ok {
+		notFound(w)
+		return
+	}
+	e, err := view.Stat(dir)
+	if err != nil || !e.IsDir {
+		s.statFailed(w, r, dir, cmp.Or(err, fs.ErrNotExist))
+		return
+	}
+	select {
+	case s.folderJobs <- struct{}{}:
+		defer func() { <-s.folderJobs }()
+	case <-r.Context().Done():
+		return
+	}
+	sig, err := s.opts.Signer.Sign(r.Context(), requestClient(r), "", func(w io.Writer) error {
+		return s.sums.writeSums(r.Context(), w, view, dir)
+	})
+	s.sendSignature(w, r, dir, "SHA256SUMS"+s.opts.Signer.Suffix(), sig, err)
+}
+
+// sendSignature answers with a signature or with why there is none.
+func (s *Server) sendSignature(w http.ResponseWriter, r *http.Request, name, filename string, sig []byte, err error) {
+	switch {
+	case err == nil:
+		s.sendSmall(w, r, "application/pgp-signature", filename, sig)
+	case errors.Is(err, cardcrypt.ErrSignBusy), errors.Is(err, cardcrypt.ErrChangedWhileSigning):
+		unavailable(w, cardcrypt.RetryAfter.Seconds(), err.Error())
+	case errors.Is(err, cardcrypt.ErrSignUnavailable):
+		s.log.Warn("signature refused: the card is not available", "path", name, "err", err)
+		unavailable(w, 10, "The card that signs is not available right now.")
+	case r.Context().Err() != nil:
+		// The client has gone; nobody to answer.
+	default:
+		s.statFailed(w, r, name, err)
+	}
+}
+
+// unavailable answers 503 with Retry-After.
+func unavailable(w http.ResponseWriter, seconds float64, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(seconds, 1))))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "503 "+msg, http.StatusServiceUnavailable)
+}
+
+// servePubkey answers /?pubkey with the card's armored certificate.
+func (s *Server) servePubkey(w http.ResponseWriter, r *http.Request) {
+	fpr := s.opts.Signer.Fingerprint()
+	s.sendSmall(w, r, "application/pgp-keys", fpr[len(fpr)-16:]+".asc", s.opts.Signer.Certificate())
+}
+
+// sendSmall sends a small generated body as a download.
+func (s *Server) sendSmall(w http.ResponseWriter, r *http.Request, ctype, filename string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Disposition", contentDisposition(false, filename))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// requestClient is who counts as one client for the signing queue.
+func requestClient(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return clientaddr.Key(ap.Addr())
+}
