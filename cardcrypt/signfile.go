@@ -16,14 +16,18 @@ import (
 // signature; asking again signs the new version.
 var ErrChangedWhileSigning = errors.New("the file changed while it was signed; try again")
 
+// plainSource is an encrypting view: it shows NAME+Suffix() for every
+// plain NAME of Plain().
+type plainSource interface {
+	Plain() sharefs.View
+	Suffix() string
+}
+
 // SignedView is the view whose bytes signatures cover, and the plain name
-// of a name it shows: behind an encrypting view (which offers Plain and
-// Suffix), the plain file, since signatures are over plain bytes.
+// of a name v lists: behind encryption the plain file, since signatures
+// are over plain bytes.
 func SignedView(v sharefs.View, name string) (sharefs.View, string, bool) {
-	enc, ok := v.(interface {
-		Plain() sharefs.View
-		Suffix() string
-	})
+	enc, ok := v.(plainSource)
 	if !ok {
 		return v, name, true
 	}
@@ -32,6 +36,15 @@ func SignedView(v sharefs.View, name string) (sharefs.View, string, bool) {
 		return nil, "", false
 	}
 	return enc.Plain(), plain, true
+}
+
+// PlainView is the view of plain files behind v (v itself when it does
+// not encrypt).
+func PlainView(v sharefs.View) sharefs.View {
+	if enc, ok := v.(plainSource); ok {
+		return enc.Plain()
+	}
+	return v
 }
 
 // SignFile signs the regular file name of view. Its signature is kept

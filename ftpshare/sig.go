@@ -36,10 +36,8 @@ func (s *Server) answerSignature(sess *ftp.Session, st *session, cmd, arg string
 	if _, err := s.view.Stat(name); err == nil {
 		return false // a real file of that name wins
 	}
-	view, plain, ok := cardcrypt.SignedView(s.view, strings.TrimSuffix(name, sigSuffix))
-	if !ok {
-		return false
-	}
+	// FILE is the plain name, as HTTP names the signature download.
+	view, plain := cardcrypt.PlainView(s.view), strings.TrimSuffix(name, sigSuffix)
 	e, err := view.Stat(plain)
 	if err != nil || e.IsDir {
 		return false

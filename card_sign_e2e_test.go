@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/share/internal/cardtest"
+)
+
+// signingCard starts the card stack with keys GnuPG made on the card and
+// returns the stack, the owner's GnuPG home (its agent stopped) and a
+// PIN file with the card's PIN.
+func signingCard(t *testing.T, algo string) (*cardtest.Stack, *cardtest.GnuPG, string) {
+	t.Helper()
+	stack := cardtest.Start(t)
+	owner := cardtest.NewGnuPG(t, true)
+	owner.GenerateOnCard(algo, "owner@example.org")
+	owner.Kill() // scdaemon would otherwise hold the card
+	return stack, owner, pinFile(t, cardtest.UserPIN)
+}
+
+func pinFile(t *testing.T, pin string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pin")
+	if err := os.WriteFile(path, []byte(pin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// importPubkey fetches /?pubkey into a fresh GnuPG home and returns the
+// home and the certificate.
+func importPubkey(t *testing.T, base, wantFpr string) (*cardtest.GnuPG, []byte) {
+	t.Helper()
+	cert := download(t, base+"?pubkey")
+	g := cardtest.NewGnuPG(t, true)
+	g.Run(cert, "--import")
+	if got := g.Fingerprint(wantFpr); got != wantFpr {
+		t.Fatalf("?pubkey imported as %s, want the card's %s", got, wantFpr)
+	}
+	return g, cert
+}
+
+func expectVerifies(t *testing.T, g *cardtest.GnuPG, sig, data []byte, fpr string) {
+	t.Helper()
+	got, err := g.VerifyDetached(sig, data)
+	if err != nil || got != fpr {
+		t.Fatalf("gpg --verify: %v (key %s, want %s)", err, got, fpr)
+	}
+}
+
+// TestSignedDownloads: share --sign serves signatures GnuPG and Sequoia
+// verify with the certificate from /?pubkey, over HTTP and FTP, plain
+// and behind encryption; a changed file gets a new signature.
+func TestSignedDownloads(t *testing.T) {
+	for _, tc := range []struct {
+		algo    string
+		encrypt bool
+	}{
+		{cardtest.Cv25519, false},
+		{cardtest.RSA, true},
+	} {
+		name := tc.algo
+		if tc.encrypt {
+			name += "/encrypt-armor"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, owner, pin := signingCard(t, tc.algo)
+			fpr := owner.Fingerprint("owner@example.org")
+			dir, files := cardFolder(t)
+			args := []string{"--sign", "--pin-file", pin, "--uid", "Card Owner <owner@example.org>"}
+			suffix := ""
+			if tc.encrypt {
+				args, suffix = append(args, "--encrypt", "--armor"), ".asc"
+			}
+			r := startShare(t, nil, append(append(args, loopbackArgs...), dir)...)
+			checkLoopback(t, r.url)
+			verifier, cert := importPubkey(t, r.url, fpr)
+
+			for _, name := range []string{"notes.txt", "data set.bin", "sub/inside.bin"} {
+				resp := fetchSignature(t, r.url+pathEscape(name+suffix)+"?sig")
+				expectVerifies(t, verifier, resp.body, files[name], fpr)
+				// Armored behind encryption still .sig: NAME.asc is the encrypted file.
+				want := filepath.Base(name) + ".sig"
+				if cd := resp.header.Get("Content-Disposition"); !strings.Contains(cd, strconv.Quote(want)) {
+					t.Errorf("%s: Content-Disposition %q, want %s", name, cd, want)
+				}
+			}
+			sig := fetchSignature(t, r.url+"notes.txt"+suffix+"?sig").body
+			if err := cardtest.SqVerify(t, cert, sig, files["notes.txt"]); err != nil {
+				t.Error(err)
+			}
+
+			sums := download(t, r.url+"?sha256")
+			if tc.encrypt {
+				plain, err := owner.Decrypt(sums)
+				if err != nil {
+					t.Fatalf("decrypt SHA256SUMS: %v", err)
+				}
+				sums = plain
+			}
+			sumsSig := fetchSignature(t, r.url+"?sha256&sig").body
+			expectVerifies(t, verifier, sumsSig, sums, fpr)
+			if !bytes.Contains(sums, []byte("  sub/inside.bin\n")) {
+				t.Errorf("SHA256SUMS lacks the sub-folder:\n%s", sums)
+			}
+
+			page := get(t, r.url)
+			grouped := strings.Join(splitEvery(fpr, 4), " ")
+			for _, want := range []string{grouped, "notes.txt" + suffix + "?sig", "?sha256&amp;sig", "gpg --verify SHA256SUMS.sig SHA256SUMS"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+
+			ftpSig := curlFTP(t, r.ftp+"notes.txt.sig")
+			expectVerifies(t, verifier, ftpSig, files["notes.txt"], fpr)
+			head := string(curlFTP(t, "-I", r.ftp+"notes.txt.sig"))
+			if !strings.Contains(head, "Content-Length: "+strconv.Itoa(len(ftpSig))) || !strings.Contains(head, "Last-Modified:") {
+				t.Errorf("FTP SIZE/MDTM of the signature: curl -I says %q", head)
+			}
+			if names := string(curlFTP(t, "--list-only", r.ftp)); strings.Contains(names, ".sig") {
+				t.Errorf("FTP listing shows signatures: %q", names)
+			}
+
+			changed := []byte("meeting moved to two\n")
+			os.WriteFile(filepath.Join(dir, "notes.txt"), changed, 0o644)
+			later := time.Now().Add(time.Hour)
+			os.Chtimes(filepath.Join(dir, "notes.txt"), later, later)
+			newSig := fetchSignature(t, r.url+"notes.txt"+suffix+"?sig").body
+			expectVerifies(t, verifier, newSig, changed, fpr)
+			if _, err := verifier.VerifyDetached(sig, changed); err == nil {
+				t.Error("the old signature verifies the changed file")
+			}
+		})
+	}
+}
+
+type sigResponse struct {
+	header http.Header
+	body   []byte
+}
+
+// fetchSignature GETs a signature and checks its type.
+func fetchSignature(t *testing.T, u string) sigResponse {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pgp-signature" {
+		t.Fatalf("GET %s: %d %s: %s", u, resp.StatusCode, resp.Header.Get("Content-Type"), b.Bytes())
+	}
+	return sigResponse{resp.Header, b.Bytes()}
+}
+
+// TestSignStartErrors: each PIN problem is one line naming the cause and
+// the fix, exit code 1, and no PIN try is spent when one would block it.
+func TestSignStartErrors(t *testing.T) {
+	stack, _, pin := signingCard(t, cardtest.RSA)
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		code, _, stderr := runShare(t, nil, append(append(args, loopbackArgs...), dir)...)
+		return code, stderr
+	}
+	code, stderr := run("--sign")
+	expectOneLineError(t, code, stderr, "--pin-file")
+	code, stderr = run("--sign", "--pin-file", pinFile(t, "999999"))
+	expectOneLineError(t, code, stderr, "2 tries left")
+	stack.SetPIN(false, 1)
+	code, stderr = run("--sign", "--pin-file", pin)
+	expectOneLineError(t, code, stderr, "does not try the PIN")
+	stack.SetPIN(true, 3)
+	code, stderr = run("--sign", "--pin-file", pin)
+	expectOneLineError(t, code, stderr, "forcesig")
+	if strings.Contains(stderr, cardtest.UserPIN) {
+		t.Error("the PIN reached the log")
+	}
+	_, out, _ := runShare(t, nil, "card")
+	if !strings.Contains(out, "PIN retry counter : 3 0 3") || !strings.Contains(out, "Signature PIN ....: forced") {
+		t.Errorf("share card does not show the PIN counters:\n%s", out)
+	}
+}
+
+// TestSignCardPulled: without the card new signatures answer 503 with a
+// log line while files and cached signatures are still served; once the
+// card is back it signs again.
+func TestSignCardPulled(t *testing.T) {
+	stack, owner, pin := signingCard(t, cardtest.Cv25519)
+	dir, files := cardFolder(t)
+	r := startShare(t, nil, append(append([]string{"--sign", "--pin-file", pin}, loopbackArgs...), dir)...)
+	cached := fetchSignature(t, r.url+"notes.txt?sig").body
+
+	stack.Remove()
+	resp, err := http.Get(r.url + "sub/inside.bin?sig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("signature without the card: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	waitForLog(t, r, "card removed: signatures answer 503")
+	if got := download(t, r.url+"notes.txt"); !bytes.Equal(got, files["notes.txt"]) {
+		t.Error("plain download failed without the card")
+	}
+	if again := fetchSignature(t, r.url+"notes.txt?sig").body; !bytes.Equal(again, cached) {
+		t.Error("cached signature changed")
+	}
+
+	stack.Insert()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(r.url + "sub/inside.bin?sig")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			fpr := owner.Fingerprint("owner@example.org")
+			verifier, _ := importPubkey(t, r.url, fpr)
+			expectVerifies(t, verifier, b.Bytes(), files["sub/inside.bin"], fpr)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no signature after the card came back: %d %s", resp.StatusCode, b.Bytes())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestSignQueueLimit: a burst of distinct signature requests from one
+// client gets 503 with Retry-After past its share of the queue, and
+// every admitted one a signature.
+func TestSignQueueLimit(t *testing.T) {
+	_, _, pin := signingCard(t, cardtest.RSA)
+	dir := t.TempDir()
+	const n = 10
+	for i := range n {
+		f, err := os.Create(filepath.Join(dir, "big"+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(256 << 20) // sparse: long to hash, nothing on disk
+		f.Close()
+	}
+	r := startShare(t, nil, append(append([]string{"--sign", "--pin-file", pin, "--no-ftp"}, "--http", "127.0.0.1:0"), dir)...)
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := &http.Client{Timeout: 2 * time.Minute}
+			resp, err := c.Get(r.url + "big" + strconv.Itoa(i) + "?sig")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		})
+	}
+	wg.Wait()
+	ok, busy := 0, 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable:
+			busy++
+		}
+	}
+	if ok == 0 || busy == 0 || ok > 2*n/3 || ok+busy != n {
+		t.Errorf("statuses %v: want some signed, the rest refused", codes)
+	}
+}
