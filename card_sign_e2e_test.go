@@ -211,7 +211,7 @@ func TestSignCardPulled(t *testing.T) {
 		t.Errorf("signature without the card: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	waitForLog(t, r, "card removed: signatures answer 503")
-	if got := download(t, r.url+"notes.txt"); !bytes.Equal(got, files["notes.txt"]) {
+	if got := get(t, r.url+"notes.txt"); got != string(files["notes.txt"]) {
 		t.Error("plain download failed without the card")
 	}
 	if again := fetchSignature(t, r.url+"notes.txt?sig").body; !bytes.Equal(again, cached) {
