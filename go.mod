@@ -15,6 +15,7 @@ require (
 	goftp.io/server/v2 v2.0.3
 	golang.org/x/net v0.48.0
 	golang.org/x/sys v0.50.0
+	golang.org/x/term v0.48.0
 	rsc.io/qr v0.2.0
 )
 
@@ -27,6 +28,5 @@ require (
 	golang.org/x/crypto v0.46.0 // indirect
 	golang.org/x/mod v0.31.0 // indirect
 	golang.org/x/sync v0.19.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/tools v0.40.0 // indirect
 )

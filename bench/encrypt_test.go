@@ -191,6 +191,14 @@ func encWriteRandom(name string, size int) error {
 // until it answers and stops it (SIGTERM, then SIGKILL) at the end.
 func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) (string, int) {
 	b.Helper()
+	return benchShare(b, bin, filepath.Join(tmp, "share-enc.log"), "--recipient", keyFile, dir)
+}
+
+// benchShare starts share with args, HTTP only on a free loopback port,
+// logging to logPath; it waits until share answers and stops it
+// (SIGTERM, then SIGKILL) at the end. It returns the base URL and PID.
+func benchShare(b *testing.B, bin, logPath string, args ...string) (string, int) {
+	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -198,13 +206,12 @@ func encStartShare(b *testing.B, bin, keyFile, dir, tmp string) (string, int) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logPath := filepath.Join(tmp, "share-enc.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "--recipient", keyFile, "--no-ftp", "--quiet", "--http", addr, dir)
+	cmd := exec.Command(bin, append([]string{"--no-ftp", "--quiet", "--http", addr}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
