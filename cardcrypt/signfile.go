@@ -51,6 +51,11 @@ func PlainView(v sharefs.View) sharefs.View {
 // under the file's version, so asking again costs no card operation
 // until the file changes.
 func (s *Signer) SignFile(ctx context.Context, client netip.Addr, view sharefs.View, name string) ([]byte, sharefs.Entry, error) {
+	parts, ok := sharefs.Split(name)
+	if !ok {
+		return nil, sharefs.Entry{}, &fs.PathError{Op: "sign", Path: name, Err: fs.ErrNotExist}
+	}
+	name = strings.Join(parts, "/") // one cache key per file, whoever asks
 	e, err := view.Stat(name)
 	if err != nil {
 		return nil, e, err

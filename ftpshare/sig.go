@@ -37,7 +37,7 @@ func (s *Server) answerSignature(sess *ftp.Session, st *session, cmd, arg string
 		return false // a real file of that name wins
 	}
 	// FILE is the plain name, as HTTP names the signature download.
-	view, plain := cardcrypt.PlainView(s.view), strings.TrimSuffix(name, sigSuffix)
+	view, plain := cardcrypt.PlainView(s.view), strings.TrimPrefix(strings.TrimSuffix(name, sigSuffix), "/")
 	e, err := view.Stat(plain)
 	if err != nil || e.IsDir {
 		return false
