@@ -17,10 +17,12 @@ import (
 //   - card: signatures/s when every request needs the card (the file's
 //     modification time changes before each request, so no signature is
 //     cached); one client, one request at a time;
+//
 //   - cached-sig: requests/s for FILE?sig once signed, from conns clients;
+//
 //   - small-file: requests/s for the same 4 KiB FILE itself.
 //
-//	go test -run '^$' -bench '^BenchmarkSign$' ./bench
+//     go test -run '^$' -bench '^BenchmarkSign$' ./bench
 func BenchmarkSign(b *testing.B) {
 	cardtest.Start(b)
 	owner := cardtest.NewGnuPG(b, true)
