@@ -12,17 +12,13 @@ import (
 )
 
 // BenchmarkSign measures share --sign with the virtual card behind pcscd
-// and vpcd (RSA 2048 keys GnuPG made on the card):
+// and vpcd (RSA 2048 keys GnuPG made on the card). "card" is signatures/s
+// when every request needs the card (the file's modification time changes
+// before each request, so no signature is cached), one client, one
+// request at a time; "cached-sig" is requests/s for FILE?sig once signed,
+// from conns clients; "small-file" is the same for the 4 KiB FILE itself:
 //
-//   - card: signatures/s when every request needs the card (the file's
-//     modification time changes before each request, so no signature is
-//     cached); one client, one request at a time;
-//
-//   - cached-sig: requests/s for FILE?sig once signed, from conns clients;
-//
-//   - small-file: requests/s for the same 4 KiB FILE itself.
-//
-//     go test -run '^$' -bench '^BenchmarkSign$' ./bench
+//	go test -run '^$' -bench '^BenchmarkSign$' ./bench
 func BenchmarkSign(b *testing.B) {
 	cardtest.Start(b)
 	owner := cardtest.NewGnuPG(b, true)

@@ -70,9 +70,12 @@ func (s *Signer) SignFile(ctx context.Context, client netip.Addr, view sharefs.V
 }
 
 // fileVersion is the cache key of a file's signature: its name and
-// version. The one place that says what "the same file" is for signing.
+// version; "" (keyed by the bytes) when the version is unknown.
 func fileVersion(name string, e sharefs.Entry) string {
-	return fmt.Sprintf("%s\x00%d\x00%d\x00%d\x00%d", name, e.Size, e.ModTime.UnixNano(), e.Dev, e.Inode)
+	if e.Version.IsZero() {
+		return ""
+	}
+	return name + "\x00" + e.Version.String()
 }
 
 // copyVersion writes the file's bytes to w, stopping when ctx ends, and
@@ -99,7 +102,7 @@ func copyVersion(ctx context.Context, w io.Writer, view sharefs.View, name strin
 		}
 	}
 	after, err := view.Stat(name)
-	if err != nil || fileVersion(name, after) != fileVersion(name, e) {
+	if err != nil || after.Version != e.Version {
 		return ErrChangedWhileSigning
 	}
 	return nil
