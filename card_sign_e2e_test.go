@@ -19,10 +19,7 @@ import (
 // PIN file with the card's PIN.
 func signingCard(t *testing.T, algo string) (*cardtest.Stack, *cardtest.GnuPG, string) {
 	t.Helper()
-	stack := cardtest.Start(t)
-	owner := cardtest.NewGnuPG(t, true)
-	owner.GenerateOnCard(algo, "owner@example.org")
-	owner.Kill() // scdaemon would otherwise hold the card
+	stack, owner := cardtest.StartWithKeys(t, algo, "owner@example.org")
 	return stack, owner, pinFile(t, cardtest.UserPIN)
 }
 

@@ -20,10 +20,7 @@ import (
 //
 //	go test -run '^$' -bench '^BenchmarkSign$' ./bench
 func BenchmarkSign(b *testing.B) {
-	cardtest.Start(b)
-	owner := cardtest.NewGnuPG(b, true)
-	owner.GenerateOnCard(cardtest.RSA, "bench@example.org")
-	owner.Kill()
+	cardtest.StartWithKeys(b, cardtest.RSA, "bench@example.org")
 	tmp := b.TempDir()
 	dir := filepath.Join(tmp, "data")
 	os.Mkdir(dir, 0o755)

@@ -94,18 +94,28 @@ func keyBodies(attr, template []byte, created time.Time) ([][]byte, error) {
 	head := binary.BigEndian.AppendUint32([]byte{4}, uint32(created.Unix()))
 	switch attr[0] {
 	case 0x01:
-		n, okN := findTag(template, 0x81)
-		e, okE := findTag(template, 0x82)
-		if !okN || !okE {
-			return nil, errors.New("RSA public key template lacks modulus or exponent")
+		body, err := rsaBody(head, template)
+		if err != nil {
+			return nil, err
 		}
-		body := append(head, algoRSA)
-		body = append(body, mpi(n)...)
-		return [][]byte{append(body, mpi(e)...)}, nil
+		return [][]byte{body}, nil
 	case 0x12:
 		return ecdhBodies(attr, template, head)
 	}
 	return nil, fmt.Errorf("key algorithm %s cannot encrypt", algorithmName(attr))
+}
+
+// rsaBody is an RSA key's packet body: head, then modulus and exponent
+// from the 7F49 template.
+func rsaBody(head, template []byte) ([]byte, error) {
+	n, okN := findTag(template, 0x81)
+	e, okE := findTag(template, 0x82)
+	if !okN || !okE {
+		return nil, errors.New("RSA public key template lacks modulus or exponent")
+	}
+	body := append(head, algoRSA)
+	body = append(body, mpi(n)...)
+	return append(body, mpi(e)...), nil
 }
 
 func ecdhBodies(attr, template, head []byte) ([][]byte, error) {

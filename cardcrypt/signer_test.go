@@ -48,11 +48,8 @@ func TestSignerThroughPCSC(t *testing.T) {
 		{cardtest.NISTP384, nil, false, true},
 	} {
 		t.Run(tc.algo+strings.Join(tc.flags, ""), func(t *testing.T) {
-			cardtest.Start(t, tc.flags...)
-			owner := cardtest.NewGnuPG(t, true)
-			owner.GenerateOnCard(tc.algo, "owner@example.org")
+			_, owner := cardtest.StartWithKeys(t, tc.algo, "owner@example.org", tc.flags...)
 			want := owner.Fingerprint("owner@example.org")
-			owner.Kill()
 
 			s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN), Armor: tc.armor, UserID: "Card Owner <owner@example.org>"})
 			if err != nil {
@@ -94,10 +91,7 @@ func TestSignerThroughPCSC(t *testing.T) {
 // TestSignerCacheAndCounters: a version is signed once; content-keyed
 // signatures follow the bytes; the card's counters show the signatures.
 func TestSignerCacheAndCounters(t *testing.T) {
-	cardtest.Start(t)
-	owner := cardtest.NewGnuPG(t, true)
-	owner.GenerateOnCard(cardtest.Cv25519, "owner@example.org")
-	owner.Kill()
+	cardtest.StartWithKeys(t, cardtest.Cv25519, "owner@example.org")
 	s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +128,7 @@ func TestSignerCacheAndCounters(t *testing.T) {
 // one try left, or a card that wants the PIN per signature, share does
 // not try at all.
 func TestSignerPINErrors(t *testing.T) {
-	stack := cardtest.Start(t)
-	owner := cardtest.NewGnuPG(t, true)
-	owner.GenerateOnCard(cardtest.RSA, "owner@example.org")
-	owner.Kill()
+	stack, _ := cardtest.StartWithKeys(t, cardtest.RSA, "owner@example.org")
 
 	_, err := OpenSigner(SignerOptions{PIN: []byte("999999")})
 	if !errors.Is(err, ErrWrongPIN) || !strings.Contains(err.Error(), "2 tries left") {
@@ -165,10 +156,7 @@ func TestSignerPINErrors(t *testing.T) {
 // TestSignerCardRemoved: without the card signatures fail with
 // ErrSignUnavailable; once it is back they work again.
 func TestSignerCardRemoved(t *testing.T) {
-	stack := cardtest.Start(t)
-	owner := cardtest.NewGnuPG(t, true)
-	owner.GenerateOnCard(cardtest.Cv25519, "owner@example.org")
-	owner.Kill()
+	stack, _ := cardtest.StartWithKeys(t, cardtest.Cv25519, "owner@example.org")
 	s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
 	if err != nil {
 		t.Fatal(err)

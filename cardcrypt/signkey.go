@@ -26,13 +26,11 @@ func newSignKey(attr, template []byte, created time.Time, want []byte) (*signKey
 	k := &signKey{hash: crypto.SHA256}
 	switch attr[0] {
 	case 0x01:
-		n, okN := findTag(template, 0x81)
-		e, okE := findTag(template, 0x82)
-		if !okN || !okE {
-			return nil, errors.New("RSA public key template lacks modulus or exponent")
-		}
+		var err error
 		k.algo = algoRSA
-		k.body = append(append(append(head, algoRSA), mpi(n)...), mpi(e)...)
+		if k.body, err = rsaBody(head, template); err != nil {
+			return nil, err
+		}
 	case 0x13, 0x16:
 		if err := k.setCurve(attr, template, head); err != nil {
 			return nil, err

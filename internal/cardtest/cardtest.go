@@ -378,6 +378,18 @@ func (g *GnuPG) GenerateOnCard(algo, email string) string {
 	return g.EncryptionFingerprint(email)
 }
 
+// StartWithKeys starts the stack with keys GnuPG made on the card for
+// "Card Owner <email>" (see GenerateOnCard) and returns the stack and the
+// owner's GnuPG home, its daemons stopped so that the card is free.
+func StartWithKeys(t testing.TB, algo, email string, cardFlags ...string) (*Stack, *GnuPG) {
+	t.Helper()
+	s := Start(t, cardFlags...)
+	g := NewGnuPG(t, true)
+	g.GenerateOnCard(algo, email)
+	g.Kill()
+	return s, g
+}
+
 // EncryptionFingerprint is the fingerprint of the key's encryption subkey.
 func (g *GnuPG) EncryptionFingerprint(uid string) string {
 	g.t.Helper()
