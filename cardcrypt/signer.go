@@ -51,128 +51,35 @@ type SignerOptions struct {
 // key: one card operation at a time, signatures cached by key, and a
 // small queue past which requests are refused.
 type Signer struct {
-	pin      []byte
-	log      *slog.Logger
-	key      *signKey
-	armor    bool
-	extended bool
-	cert     []byte
-	// card holds the card; taking its one value is holding the card.
-	card  chan *cardSlot
+	key   *signKey
+	armor bool
+	cert  []byte
+	card  signingCard
 	queue *signQueue
 	cache *sigCache
 	made  atomic.Int64
 }
 
-// cardSlot is the session to the card and what is known of it.
-type cardSlot struct {
-	reader  string
-	sess    *session // nil while the card is away
-	retryAt time.Time
-	broken  error // set when retrying could harm the card (wrong PIN)
+// signingCard is the card as the Signer uses it: it signs the input of
+// PSO: COMPUTE DIGITAL SIGNATURE, one operation at a time.
+type signingCard interface {
+	sign(ctx context.Context, input []byte) ([]byte, error)
+	close()
 }
 
-// OpenSigner connects to the card, checks its PIN policy and retry
-// counter, verifies the PIN, reads the signature key (and the encryption
-// key, as a subkey) and has the card certify them.
-func OpenSigner(opts SignerOptions) (*Signer, error) {
-	sess, err := open(opts.Reader)
-	if err != nil {
-		return nil, err
-	}
+// newSigner makes a Signer for key on card and has the card certify the
+// certificate: key as primary with uid, enc (if any) as a subkey.
+func newSigner(opts SignerOptions, key *signKey, card signingCard, uid string, enc *Key) (*Signer, error) {
 	s := &Signer{
-		pin: bytes.Clone(opts.PIN), log: opts.Logger, armor: opts.Armor,
-		card:  make(chan *cardSlot, 1),
+		key: key, armor: opts.Armor, card: card,
 		queue: newSignQueue(signQueueSize, signPerClient),
 		cache: newSigCache(sigCacheSize),
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	var enc *Key
-	var st Status
-	err = sess.do(func(ch *channel) error {
-		var err error
-		if enc, err = s.readKeys(ch); err != nil {
-			return err
-		}
-		if err := readStatus(ch, &st); err != nil {
-			return err
-		}
-		return s.unlock(ch)
-	})
-	if err != nil {
-		sess.close()
-		return nil, err
-	}
-	s.card <- &cardSlot{reader: sess.reader, sess: sess}
-	uid := cmpOr(opts.UserID, st.Cardholder, "OpenPGP card "+st.Serial)
+	var err error
 	if s.cert, err = s.certificate(uid, enc); err != nil {
-		s.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// readKeys reads the signature key and the encryption key, if any.
-func (s *Signer) readKeys(ch *channel) (*Key, error) {
-	ad, err := readAppData(ch)
-	if err != nil {
-		return nil, err
-	}
-	want := ad.fingerprints[SlotSign]
-	if want == nil {
-		return nil, ErrNoSignKey
-	}
-	s.extended = extendedLength(ad.historical)
-	ch.extended = s.extended
-	tmpl, err := ch.sendLong(0x47, 0x81, 0x00, []byte{0xB6, 0x00})
-	if err != nil {
-		return nil, fmt.Errorf("read the card's signature key: %w", err)
-	}
-	if s.key, err = newSignKey(ad.attrs[SlotSign], tmpl, ad.times[SlotSign], want); err != nil {
-		return nil, err
-	}
-	enc, err := readEncryptionKey(ch)
-	if errors.Is(err, ErrNoKey) {
-		return nil, nil
-	}
-	return enc, err
-}
-
-// unlock verifies PW1 for signing unless it still is. It refuses cards
-// that want the PIN per signature and PINs one wrong try from blocking.
-func (s *Signer) unlock(ch *channel) error {
-	if _, err := ch.send(0x20, 0x00, 0x81, nil); err == nil {
-		return nil // still verified
-	}
-	ad, err := readAppData(ch)
-	if err != nil {
-		return err
-	}
-	if err := checkPINPolicy(ad.pwStatus); err != nil {
-		return err
-	}
-	_, err = ch.send(0x20, 0x00, 0x81, s.pin)
-	var se *StatusError
-	switch {
-	case errors.As(err, &se) && se.SW&0xFFF0 == 0x63C0:
-		return fmt.Errorf("%w: %d tries left before the card blocks it", ErrWrongPIN, se.SW&0x0F)
-	case errors.As(err, &se) && se.SW == 0x6983:
-		return fmt.Errorf("%w: the PIN is blocked; unblock it with gpg --card-edit (admin, passwd)", ErrWrongPIN)
-	case err != nil:
-		return fmt.Errorf("verify the PIN: %w", err)
-	}
-	return nil
 }
 
 // checkPINPolicy reads the PW status bytes (C4).
@@ -257,7 +164,7 @@ func (s *Signer) finish(ctx context.Context, h hash.Hash, signed []byte) ([]byte
 	h.Write(signed)
 	h.Write(trailer(signed))
 	digest := h.Sum(nil)
-	raw, err := s.cardSign(ctx, s.key.cardInput(digest))
+	raw, err := s.card.sign(ctx, s.key.cardInput(digest))
 	if err != nil {
 		return nil, err
 	}
@@ -298,102 +205,5 @@ func (s *Signer) certificate(uid string, enc *Key) ([]byte, error) {
 	return armorBytes("PGP PUBLIC KEY BLOCK", out)
 }
 
-// cardSign has the card sign input, waiting for the card as long as ctx
-// allows. It reconnects to a card that came back, at most every
-// reconnectPause.
-func (s *Signer) cardSign(ctx context.Context, input []byte) ([]byte, error) {
-	var slot *cardSlot
-	select {
-	case slot = <-s.card:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { s.card <- slot }()
-	if slot.broken != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSignUnavailable, slot.broken)
-	}
-	if slot.sess == nil {
-		if err := s.reconnect(slot); err != nil {
-			return nil, err
-		}
-	}
-	var raw []byte
-	err := slot.sess.do(func(ch *channel) error {
-		ch.extended = s.extended
-		if err := s.unlock(ch); err != nil {
-			return err
-		}
-		var err error
-		raw, err = ch.sendLong(0x2A, 0x9E, 0x9A, input)
-		return err
-	})
-	if err != nil {
-		return nil, s.failed(slot, err)
-	}
-	return raw, nil
-}
-
-// failed records a failed card operation: PIN trouble stops signing for
-// good (retrying would block the PIN); anything but a card's answer
-// means the card is gone until it is back.
-func (s *Signer) failed(slot *cardSlot, err error) error {
-	var se *StatusError
-	switch {
-	case errors.Is(err, ErrWrongPIN), errors.Is(err, ErrFewTries), errors.Is(err, ErrForcedPIN):
-		slot.broken = err
-		s.log.Error("signing stopped: the card refused the PIN; restart share with the right PIN", "err", err)
-	case errors.As(err, &se):
-		s.log.Error("the card refused to sign", "err", err)
-	default:
-		slot.sess.close()
-		slot.sess = nil
-		slot.retryAt = time.Now().Add(reconnectPause)
-		s.log.Warn("card removed: signatures answer 503 until it is back; everything else goes on", "reader", slot.reader, "err", pcscError(err))
-	}
-	return fmt.Errorf("%w: %w", ErrSignUnavailable, err)
-}
-
-// reconnect opens the card again if it is the same card, with the PIN.
-func (s *Signer) reconnect(slot *cardSlot) error {
-	if time.Now().Before(slot.retryAt) {
-		return fmt.Errorf("%w: the card was removed", ErrSignUnavailable)
-	}
-	slot.retryAt = time.Now().Add(reconnectPause)
-	sess, err := open(slot.reader)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrSignUnavailable, err)
-	}
-	err = sess.do(func(ch *channel) error {
-		ad, err := readAppData(ch)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(ad.fingerprints[SlotSign], s.key.fpr) {
-			return errors.New("the card in the reader holds another signature key")
-		}
-		ch.extended = s.extended
-		return s.unlock(ch)
-	})
-	if err != nil {
-		sess.close()
-		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrFewTries) || errors.Is(err, ErrForcedPIN) {
-			slot.broken = err
-		}
-		s.log.Warn("card not usable for signing", "reader", slot.reader, "err", err)
-		return fmt.Errorf("%w: %w", ErrSignUnavailable, err)
-	}
-	slot.sess = sess
-	s.log.Info("card back: signing again", "reader", slot.reader)
-	return nil
-}
-
 // Close releases the card.
-func (s *Signer) Close() {
-	slot := <-s.card
-	if slot.sess != nil {
-		slot.sess.close()
-		slot.sess = nil
-	}
-	slot.broken = errors.New("signer closed")
-	s.card <- slot
-}
+func (s *Signer) Close() { s.card.close() }

@@ -1,0 +1,6 @@
+//go:build !cgo && !windows
+
+package cardcrypt
+
+// OpenSigner answers ErrNoSmartcard: this build cannot reach a card.
+func OpenSigner(SignerOptions) (*Signer, error) { return nil, ErrNoSmartcard }
