@@ -143,3 +143,21 @@ func TestNoSigningWithoutSigner(t *testing.T) {
 		t.Error("page offers signatures without a signer")
 	}
 }
+
+// TestSignatureUnderSecret: with --secret the signatures live under the
+// token like everything else, and the page's key link carries it.
+func TestSignatureUnderSecret(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("alpha\n"), 0o644)
+	s := New(shareView(t, dir, false), Options{Logger: slog.New(slog.DiscardHandler), Hosts: testHosts, Signer: &digestSigner{}, Secret: "tok3n"})
+	base := "http://" + testutil.Serve(t, s, "127.0.0.1")
+	if resp, body := doRequest(t, "GET", base+"/tok3n/a.txt?sig"); resp.StatusCode != 200 || string(body) != sigOf([]byte("alpha\n")) {
+		t.Errorf("/tok3n/a.txt?sig: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := doRequest(t, "GET", base+"/a.txt?sig"); resp.StatusCode != 404 {
+		t.Errorf("a signature without the token: %d, want 404", resp.StatusCode)
+	}
+	if _, page := doRequest(t, "GET", base+"/tok3n/"); !strings.Contains(string(page), `href="/tok3n/?pubkey"`) {
+		t.Error("the page's key link lacks the token")
+	}
+}
