@@ -59,10 +59,47 @@ const (
 // least recently used dropped past the byte bound. One listing serves
 // every caller (HTTP renderings, FTP listings) until the folder changes.
 type listCache struct {
-	mu    sync.Mutex
-	m     map[string]*list.Element // of *listed, by cleaned name
-	lru   list.List
-	bytes int64
+	mu       sync.Mutex
+	m        map[string]*list.Element // of *listed, by cleaned name
+	lru      list.List
+	bytes    int64
+	inflight map[string]*listCall
+}
+
+// listCall is one reading of a folder that every caller asking for it
+// meanwhile waits for: a busy folder is read once, not once per client.
+type listCall struct {
+	done    chan struct{}
+	entries []Entry
+	err     error
+}
+
+// load reads folder rel with read, once for all concurrent callers, and
+// keeps the result.
+func (c *listCache) load(rel string, read func() ([]Entry, *Token, Version, error)) ([]Entry, error) {
+	c.mu.Lock()
+	if call := c.inflight[rel]; call != nil {
+		c.mu.Unlock()
+		<-call.done
+		return call.entries, call.err
+	}
+	if c.inflight == nil {
+		c.inflight = map[string]*listCall{}
+	}
+	call := &listCall{done: make(chan struct{})}
+	c.inflight[rel] = call
+	c.mu.Unlock()
+
+	entries, tok, v, err := read()
+	if err == nil {
+		entries = c.put(rel, entries, tok, v)
+	}
+	call.entries, call.err = entries, err
+	c.mu.Lock()
+	delete(c.inflight, rel)
+	c.mu.Unlock()
+	close(call.done)
+	return entries, err
 }
 
 type listed struct {
@@ -75,7 +112,8 @@ type listed struct {
 }
 
 // get returns the kept listing of rel if it is still current; version
-// tells an unwatched folder's version now.
+// tells an unwatched folder's version now. A listing no longer current
+// stays until the next reading replaces it (see put).
 func (c *listCache) get(rel string, version func() Version) ([]Entry, bool) {
 	c.mu.Lock()
 	el := c.m[rel]
@@ -86,11 +124,6 @@ func (c *listCache) get(rel string, version func() Version) ([]Entry, bool) {
 	l := el.Value.(*listed)
 	c.mu.Unlock()
 	if !l.current(version) {
-		c.mu.Lock()
-		if c.m[rel] == el {
-			c.removeLocked(el)
-		}
-		c.mu.Unlock()
 		return nil, false
 	}
 	c.mu.Lock()
@@ -110,25 +143,31 @@ func (l *listed) current(version func() Version) bool {
 }
 
 // put keeps the listing of rel, read after tok was taken (nil if the
-// folder, of version v, is not watched).
-func (c *listCache) put(rel string, entries []Entry, tok *Token, v Version) {
-	l := &listed{name: rel, entries: entries, tok: tok, version: v, at: time.Now(), size: listingSize(entries)}
-	if l.size > listCacheMaxBytes/2 {
-		return // one huge folder must not push out all the others
-	}
+// folder, of version v, is not watched), and returns the listing to
+// hand out: the one kept before if nothing in it changed, so that what
+// callers made from it (renderings) stays valid.
+func (c *listCache) put(rel string, entries []Entry, tok *Token, v Version) []Entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]*list.Element{}
 	}
 	if old := c.m[rel]; old != nil {
+		if prev := old.Value.(*listed).entries; slices.Equal(prev, entries) {
+			entries = prev
+		}
 		c.removeLocked(old)
+	}
+	l := &listed{name: rel, entries: entries, tok: tok, version: v, at: time.Now(), size: listingSize(entries)}
+	if l.size > listCacheMaxBytes/2 {
+		return entries // one huge folder must not push out all the others
 	}
 	c.m[rel] = c.lru.PushFront(l)
 	c.bytes += l.size
 	for c.bytes > listCacheMaxBytes {
 		c.removeLocked(c.lru.Back())
 	}
+	return entries
 }
 
 func (c *listCache) removeLocked(el *list.Element) {

@@ -141,13 +141,11 @@ func (d *Dir) List(name string) ([]Entry, error) {
 	if entries, ok := d.lists.get(rel, version); ok {
 		return entries, nil
 	}
-	tok := d.Watch(name)
-	entries, v, err := d.list(name, rel)
-	if err != nil {
-		return nil, err
-	}
-	d.lists.put(rel, entries, tok, v)
-	return entries, nil
+	return d.lists.load(rel, func() ([]Entry, *Token, Version, error) {
+		tok := d.Watch(name)
+		entries, v, err := d.list(name, rel)
+		return entries, tok, v, err
+	})
 }
 
 // list reads folder rel from the disk, and tells its version.

@@ -110,6 +110,9 @@ func (in *inotify) loop() {
 			defer in.w.end()
 			var n int
 			n, rerr = syscall.Read(int(fd), buf)
+			for errors.Is(rerr, syscall.EINTR) {
+				n, rerr = syscall.Read(int(fd), buf)
+			}
 			if n > 0 {
 				in.dispatch(buf[:n])
 			}
