@@ -10,8 +10,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode"
+
+	"example.com/share/sharefs"
 )
 
 // writeTimeout bounds one reply write, so a client that never reads
@@ -58,6 +61,7 @@ type ctrlConn struct {
 	loggedIn atomic.Bool
 
 	leaving   atomic.Bool // the server shuts down: write with a short deadline
+	gone      atomic.Bool // a reply could not be written: the client left
 	closeOnce sync.Once
 	done      chan struct{}
 }
@@ -122,11 +126,25 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return n, nil
 		}
+		if c.gone.Load() {
+			c.lines = lineBuffer{}
+			c.mu.Unlock()
+			return 0, errClientLeft
+		}
 		line, ok, err := c.lines.next()
-		if ok {
+		if ok && c.readErr == nil && !c.hasLeft() {
 			c.out = append([]byte(line), '\r', '\n')
 			c.mu.Unlock()
 			continue
+		}
+		if ok {
+			// Lines the client queued before it left are dropped: nothing
+			// runs for a client that is gone.
+			c.lines = lineBuffer{}
+			err = c.readErr
+			if err == nil {
+				err = errClientLeft
+			}
 		}
 		if err == nil && c.readErr != nil {
 			err = c.readErr
@@ -151,6 +169,38 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 			return 0, c.fail(err)
 		}
 	}
+}
+
+// errClientLeft reports a client that left with command lines queued.
+var errClientLeft = errors.New("client left")
+
+// hasLeft reports whether the client has gone: a reply could not be
+// written, or it closed or reset the connection. A client that closed
+// only its sending side counts as gone too, as during a transfer: what it
+// queued is not run. It does not wait.
+func (c *ctrlConn) hasLeft() bool {
+	if c.gone.Load() {
+		return true
+	}
+	rc, err := c.raw.SyscallConn()
+	if err != nil {
+		return false
+	}
+	// A past read deadline (the ABOR watcher's wake-up) would keep the
+	// peek below from running.
+	_ = c.raw.SetReadDeadline(time.Time{})
+	left := false
+	_ = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		waiting := errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR)
+		left = (err == nil && n == 0) || (err != nil && !waiting)
+		return true // never wait for data
+	})
+	if left {
+		c.gone.Store(true)
+	}
+	return left
 }
 
 // fill reads more bytes from the client until the deadline.
@@ -229,14 +279,28 @@ func (c *ctrlConn) flushCaptured() {
 func (c *ctrlConn) send(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	timeout := writeTimeout
-	if c.leaving.Load() {
+	return replyWriter{c}.Write(p)
+}
+
+// replyWriter writes to the client with a progress deadline on each write.
+// A write that fails marks the client gone: what it still has queued is
+// not run.
+type replyWriter struct{ c *ctrlConn }
+
+func (w replyWriter) Write(p []byte) (int, error) {
+	timeout := w.c.srv.replyWait
+	if w.c.leaving.Load() {
 		timeout = leaveTimeout
 	}
-	if err := c.raw.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+	if err := w.c.raw.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		w.c.gone.Store(true)
 		return 0, err
 	}
-	return c.stream().Write(p)
+	n, err := w.c.stream().Write(p)
+	if err != nil {
+		w.c.gone.Store(true)
+	}
+	return n, err
 }
 
 // reply writes one single-line reply.
@@ -294,6 +358,34 @@ func (c *ctrlConn) replyLines(code int, first string, lines []string, last strin
 	_, _ = c.send(b)
 }
 
+// replyEntries writes a multi-line reply with one line per listable entry,
+// rendered and written a few KiB at a time rather than built whole.
+func (c *ctrlConn) replyEntries(code int, first string, entries []sharefs.Entry, render renderer, last string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	w := replyWriter{c}
+	if _, err := fmt.Fprintf(w, "%d-%s\r\n", code, replyText(first)); err != nil {
+		return
+	}
+	_, err := writeEntries(w, entries, replyLine(render))
+	if err == nil {
+		_, _ = fmt.Fprintf(w, "%d %s\r\n", code, replyText(last))
+	}
+}
+
+// replyLine turns a listing renderer into one for the lines of a
+// multi-line reply: a leading space, and no control characters in the
+// name other than the line end.
+func replyLine(render renderer) renderer {
+	return func(b []byte, e sharefs.Entry) []byte {
+		start := len(b)
+		b = append(b, ' ')
+		b = render(b, e)
+		line := strings.TrimSuffix(string(b[start:]), "\r\n")
+		return append(append(b[:start], replyText(line)...), "\r\n"...)
+	}
+}
+
 // Close implements net.Conn. It also closes the session's data
 // connections and frees its place under the connection caps.
 func (c *ctrlConn) Close() error {
@@ -331,15 +423,23 @@ func (c *ctrlConn) watch(abort func()) (stop func() bool) {
 	}
 }
 
-// watchLoop reads until an ABOR line, an error or a stop.
+// watchLoop reads until an ABOR line, an error or a stop. It scans only
+// the lines that arrived since the last look, and stops reading once
+// maxBuffered bytes wait for the session: a client that floods the
+// control connection during a transfer waits for it like any other.
 func (c *ctrlConn) watchLoop(abort func()) bool {
 	var buf [512]byte
 	for {
-		n, err := c.stream().Read(buf[:])
+		c.mu.Lock()
+		room := c.lines.room()
+		c.mu.Unlock()
+		if room == 0 {
+			return false
+		}
+		n, err := c.stream().Read(buf[:min(room, len(buf))])
 		c.mu.Lock()
 		c.lines.feed(buf[:n])
 		gotAbort := c.lines.hasAbort()
-		full := c.lines.full()
 		gone := err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 		if gone {
 			c.readErr = err
@@ -349,7 +449,7 @@ func (c *ctrlConn) watchLoop(abort func()) bool {
 			abort()
 			return true
 		}
-		if err != nil || full {
+		if err != nil {
 			return false
 		}
 	}

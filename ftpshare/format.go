@@ -1,7 +1,7 @@
 package ftpshare
 
 import (
-	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -38,25 +38,78 @@ func mlsxFacts(e sharefs.Entry) string {
 	return facts + "modify=" + stamp(e.ModTime) + ";perm=r;"
 }
 
-// mlsdLine is one line of an MLSD listing.
-func mlsdLine(e sharefs.Entry) string { return mlsxFacts(e) + " " + e.Name + "\r\n" }
+// renderer appends the listing line of one entry, CRLF included.
+type renderer func(b []byte, e sharefs.Entry) []byte
 
-// listLine is one line of a LIST listing in the "ls -l" form that clients
-// parse. Times are in UTC, like MDTM; an unknown size shows as 0.
-func listLine(e sharefs.Entry, now time.Time) string {
+// appendMLSD appends the line of e in an MLSD listing.
+func appendMLSD(b []byte, e sharefs.Entry) []byte {
+	b = append(b, mlsxFacts(e)...)
+	b = append(b, ' ')
+	b = append(b, e.Name...)
+	return append(b, "\r\n"...)
+}
+
+// appendListLine appends the line of e in a LIST listing, in the "ls -l"
+// form that clients parse. Times are in UTC, like MDTM; an unknown size
+// shows as 0.
+func appendListLine(b []byte, e sharefs.Entry, now time.Time) []byte {
 	mode := "-r--r--r--"
 	if e.IsDir {
 		mode = "dr-xr-xr-x"
 	}
-	return fmt.Sprintf("%s 1 ftp ftp %12d %s %s\r\n", mode, max(e.Size, 0), lsTime(e.ModTime, now), e.Name)
+	b = append(b, mode...)
+	b = append(b, " 1 ftp ftp "...)
+	size := strconv.FormatInt(max(e.Size, 0), 10)
+	for range 12 - len(size) {
+		b = append(b, ' ')
+	}
+	b = append(b, size...)
+	b = append(b, ' ')
+	b = appendLsTime(b, e.ModTime, now)
+	b = append(b, ' ')
+	b = append(b, e.Name...)
+	return append(b, "\r\n"...)
 }
 
-// lsTime shows the time of day for the last six months, else the year,
-// as ls does.
-func lsTime(t, now time.Time) string {
+// appendLsTime shows the time of day for the last six months, else the
+// year, as ls does.
+func appendLsTime(b []byte, t, now time.Time) []byte {
 	t = t.UTC()
 	if t.After(now.Add(time.Hour)) || now.Sub(t) > 182*24*time.Hour {
-		return t.Format("Jan _2  2006")
+		return t.AppendFormat(b, "Jan _2  2006")
 	}
-	return t.Format("Jan _2 15:04")
+	return t.AppendFormat(b, "Jan _2 15:04")
+}
+
+// listingBuffer is how much of a listing is rendered before it is written:
+// many clients listing big folders at once stay small.
+const listingBuffer = 16 << 10
+
+// writeEntries renders the listable entries one by one into a small buffer
+// and writes it to w whenever it fills; w is expected to renew a progress
+// deadline on each write. It returns the bytes written.
+func writeEntries(w io.Writer, entries []sharefs.Entry, render renderer) (int64, error) {
+	buf := make([]byte, 0, listingBuffer)
+	var total int64
+	flush := func() error {
+		n, err := w.Write(buf)
+		total += int64(n)
+		buf = buf[:0]
+		return err
+	}
+	for _, e := range entries {
+		if !listable(e.Name) {
+			continue
+		}
+		buf = render(buf, e)
+		if len(buf) >= listingBuffer-512 {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	if len(buf) == 0 {
+		return total, nil
+	}
+	return total, flush()
 }

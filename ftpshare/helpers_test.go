@@ -58,6 +58,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
+	removeMany()
 	after, err := treeHash(base)
 	if err != nil || after != before {
 		fmt.Fprintf(os.Stderr, "FAIL: the shared folder changed during the tests (%v)\n", err)

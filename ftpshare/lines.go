@@ -21,11 +21,17 @@ const (
 	telnetDONT = 0xFE
 )
 
+// maxBuffered bounds what the ABOR watcher reads ahead of the session
+// during a transfer: room for one longest line and a few short ones.
+const maxBuffered = maxLine + 4096
+
 // lineBuffer turns the bytes of a control connection into command lines.
 // It keeps at most maxLine bytes of an unfinished line, so a client cannot
 // make the server hold more than that.
 type lineBuffer struct {
-	buf []byte
+	buf      []byte
+	scanned  int // buf[:scanned] holds whole lines hasAbort has looked at
+	searched int // buf[scanned:scanned+searched] holds no line end
 }
 
 // feed appends bytes read from the client.
@@ -34,11 +40,8 @@ func (b *lineBuffer) feed(p []byte) { b.buf = append(b.buf, p...) }
 // pending reports whether an unfinished line is buffered.
 func (b *lineBuffer) pending() bool { return len(b.buf) > 0 }
 
-// full reports whether the buffer holds no complete line and is already
-// over the limit, so reading more is pointless.
-func (b *lineBuffer) full() bool {
-	return len(b.buf) > maxLine && bytes.IndexByte(b.buf[:maxLine+1], '\n') < 0
-}
+// room is how many more bytes the ABOR watcher may read ahead.
+func (b *lineBuffer) room() int { return max(maxBuffered-len(b.buf), 0) }
 
 // next removes and returns the next complete line, cleaned. It reports
 // false when no complete line is buffered, and errLineTooLong when the
@@ -53,26 +56,36 @@ func (b *lineBuffer) next() (string, bool, error) {
 	}
 	line := cleanLine(b.buf[:i])
 	b.buf = b.buf[i+1:]
+	if i < b.scanned {
+		b.scanned -= i + 1
+	} else {
+		b.scanned, b.searched = 0, 0
+	}
 	if len(b.buf) == 0 {
 		b.buf = nil // let a big read buffer go
 	}
 	return line, true, nil
 }
 
-// hasAbort reports whether a complete buffered line is an ABOR command.
-// It is used while a transfer runs and the session cannot read commands.
+// hasAbort reports whether a complete line that arrived since the last
+// call is an ABOR command. It is used while a transfer runs and the
+// session cannot read commands; each byte is looked at once.
 func (b *lineBuffer) hasAbort() bool {
-	rest := b.buf
 	for {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 || i > maxLine {
+		from := b.scanned + b.searched
+		i := bytes.IndexByte(b.buf[from:], '\n')
+		if i < 0 {
+			b.searched = len(b.buf) - b.scanned
 			return false
 		}
-		verb, _ := splitCommand(cleanLine(rest[:i]))
-		if verb == "ABOR" {
-			return true
+		line := b.buf[b.scanned : from+i]
+		b.scanned, b.searched = from+i+1, 0
+		// A line too long is refused when the session reads it.
+		if len(line) <= maxLine {
+			if verb, _ := splitCommand(cleanLine(line)); verb == "ABOR" {
+				return true
+			}
 		}
-		rest = rest[i+1:]
 	}
 }
 

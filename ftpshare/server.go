@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,9 +76,12 @@ type Server struct {
 	loginWait time.Duration
 	pasvWait  time.Duration // how long a passive port waits for the client
 	stall     time.Duration // how long a data connection may make no progress
+	replyWait time.Duration // how long one write of a reply may make no progress
 	maxConns  int
 	maxPerIP  int
-	pasvQuota int // waiting passive listeners allowed per client address
+	pasvQuota int           // waiting passive listeners allowed per client address
+	listSlots chan struct{} // one token per listing being built
+	listWait  time.Duration // how long a listing waits for a slot
 	log       *slog.Logger
 	commands  map[string]ftp.Command
 	signer    Signer
@@ -88,12 +92,18 @@ type Server struct {
 
 	nextID atomic.Uint64
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	conns     map[*ctrlConn]struct{}
-	perIP     map[netip.Addr]int
-	pasvOpen  map[netip.Addr]int // waiting passive listeners per clientKey
+	mu             sync.Mutex
+	closing        bool
+	listeners      map[net.Listener]struct{}
+	conns          map[*ctrlConn]struct{}
+	perIP          map[netip.Addr]int
+	pasvOpen       map[netip.Addr]int // waiting passive listeners per clientKey
+	listTurns      map[netip.Addr]*listTurn
+	listHeld       map[*sharefs.Entry]*heldListing // listings being sent, by first entry
+	listHeldBy     map[netip.Addr]int64            // their bytes per clientKey
+	listHeldAll    int64                           // their bytes in all
+	listMem        int64                           // bound on listHeldAll
+	listMemPerAddr int64                           // bound on each of listHeldBy
 }
 
 // New checks the options and returns a Server for view.
@@ -102,23 +112,31 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		return nil, errors.New("ftp server: no folder view")
 	}
 	s := &Server{
-		view:      view,
-		idle:      orDefault(opts.IdleTimeout, DefaultIdle),
-		loginWait: orDefault(opts.LoginTimeout, defaultLoginTimeout),
-		pasvWait:  pasvTimeout,
-		stall:     max(orDefault(opts.IdleTimeout, DefaultIdle), minStall),
-		maxConns:  orDefault(opts.MaxConns, defaultMaxConns),
-		maxPerIP:  orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
-		log:       opts.Logger,
-		signer:    opts.Signer,
-		tls:       opts.TLS,
-		secret:    opts.Secret,
-		guard:     newLoginGuard(),
-		failDelay: failDelay,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*ctrlConn]struct{}{},
-		perIP:     map[netip.Addr]int{},
-		pasvOpen:  map[netip.Addr]int{},
+		view:           view,
+		idle:           orDefault(opts.IdleTimeout, DefaultIdle),
+		loginWait:      orDefault(opts.LoginTimeout, defaultLoginTimeout),
+		pasvWait:       pasvTimeout,
+		stall:          max(orDefault(opts.IdleTimeout, DefaultIdle), minStall),
+		replyWait:      writeTimeout,
+		maxConns:       orDefault(opts.MaxConns, defaultMaxConns),
+		maxPerIP:       orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
+		log:            opts.Logger,
+		signer:         opts.Signer,
+		tls:            opts.TLS,
+		secret:         opts.Secret,
+		guard:          newLoginGuard(),
+		failDelay:      failDelay,
+		listeners:      map[net.Listener]struct{}{},
+		conns:          map[*ctrlConn]struct{}{},
+		perIP:          map[netip.Addr]int{},
+		pasvOpen:       map[netip.Addr]int{},
+		listTurns:      map[netip.Addr]*listTurn{},
+		listHeld:       map[*sharefs.Entry]*heldListing{},
+		listHeldBy:     map[netip.Addr]int64{},
+		listMem:        defaultListMem,
+		listMemPerAddr: defaultListMemPerAddr,
+		listSlots:      make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+		listWait:       listingWait,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,7 +1,6 @@
 package ftpshare
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -170,73 +169,62 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 		"offset", offset, "bytes", n, "duration", time.Since(start).Round(time.Millisecond), "result", result)
 }
 
-// sendListing runs a transfer of a listing, one line per entry, written
-// as it is formatted so that many clients listing at once stay small.
-func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, line func(sharefs.Entry) string) {
+// sendListing runs a transfer of a listing, rendered entry by entry as it
+// is written, so that many clients listing at once stay small; a client
+// that stops reading is dropped after the stall time.
+func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, render renderer) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
 		func(dc net.Conn) (int64, error) {
-			cw := &countWriter{w: stallWriter{dc, s.stall}}
-			bw := bufio.NewWriterSize(cw, 16<<10)
-			for _, e := range entries {
-				if _, err := bw.WriteString(line(e)); err != nil {
-					return cw.n, err
-				}
-			}
-			err := bw.Flush()
-			return cw.n, err
+			return writeEntries(stallWriter{dc, s.stall}, entries, render)
 		})
 }
 
-// countWriter counts what reaches the data connection.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// listingFor answers 425 or 550 and reports false when a listing of name
-// cannot be sent.
-func (s *Server) listingFor(st *session, arg, name string) ([]sharefs.Entry, bool) {
+// listingFor answers 425, 450 or 550 and reports false when a listing of
+// name cannot be sent; else release must be called once it is sent.
+func (s *Server) listingFor(st *session, arg, name string) (entries []sharefs.Entry, release func(), ok bool) {
 	if !st.ready() {
 		st.conn.reply(425, "Use PASV, EPSV, PORT or EPRT first.")
-		return nil, false
+		return nil, nil, false
 	}
-	entries, err := s.listEntries(name)
+	entries, release, err := s.listEntries(st.conn, name)
 	if err != nil {
-		st.conn.reply(550, arg+": no such file or folder.")
-		return nil, false
+		s.replyListError(st, arg, err)
+		return nil, nil, false
 	}
-	return entries, true
+	return entries, release, true
 }
 
 func cmdList(s *Server, sess *ftp.Session, st *session, arg string) {
 	name := sess.BuildPath(listPath(arg))
-	entries, ok := s.listingFor(st, arg, name)
+	entries, release, ok := s.listingFor(st, arg, name)
 	if !ok {
 		return
 	}
+	defer release()
 	now := time.Now()
-	s.sendListing(st, "LIST", name, entries, func(e sharefs.Entry) string { return listLine(e, now) })
+	s.sendListing(st, "LIST", name, entries, func(b []byte, e sharefs.Entry) []byte {
+		return appendListLine(b, e, now)
+	})
 }
 
 func cmdNlst(s *Server, sess *ftp.Session, st *session, arg string) {
 	name := sess.BuildPath(listPath(arg))
-	entries, ok := s.listingFor(st, arg, name)
+	entries, release, ok := s.listingFor(st, arg, name)
 	if !ok {
 		return
 	}
+	defer release()
 	e, err := s.view.Stat(name)
 	prefix := nlstPrefix(listPath(arg), err == nil && e.IsDir)
 	if !listable(prefix) {
 		// The names would carry the client's spelling of the folder.
 		entries = nil
 	}
-	s.sendListing(st, "NLST", name, entries, func(e sharefs.Entry) string { return prefix + e.Name + "\r\n" })
+	s.sendListing(st, "NLST", name, entries, func(b []byte, e sharefs.Entry) []byte {
+		b = append(b, prefix...)
+		b = append(b, e.Name...)
+		return append(b, "\r\n"...)
+	})
 }
 
 // nlstPrefix is what NLST puts before each name so that the client can
@@ -266,9 +254,10 @@ func cmdMlsd(s *Server, sess *ftp.Session, st *session, arg string) {
 		st.conn.reply(501, arg+": not a folder; use MLST for a file.")
 		return
 	}
-	entries, ok := s.listingFor(st, arg, name)
+	entries, release, ok := s.listingFor(st, arg, name)
 	if !ok {
 		return
 	}
-	s.sendListing(st, "MLSD", name, entries, mlsdLine)
+	defer release()
+	s.sendListing(st, "MLSD", name, entries, appendMLSD)
 }
