@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"example.com/share/internal/hostnames"
 	"example.com/share/sharefs"
 )
 
@@ -86,7 +87,7 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
-	s.hosts = newHostCheck(opts.Hosts...)
+	s.hosts = newHostCheck(machineNames(log), opts.Hosts...)
 	s.folderJobs = make(chan struct{}, maxFolderJobs)
 	s.writeStall = writeStall
 	s.router = s.routes()
@@ -135,6 +136,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
 	}
 	if !s.hosts.allowed(r.Host) {
+		s.hosts.warnOnce(s.log, r.Host, r.RemoteAddr)
 		misdirected(lw)
 		return
 	}
@@ -146,6 +148,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.router.ServeHTTP(lw, r)
 	}
+}
+
+// machineNames are this machine's names for the Host check; without
+// them only IP addresses, localhost and --public-host are answered.
+func machineNames(log *slog.Logger) hostnames.Names {
+	n, err := hostnames.Local()
+	if err != nil {
+		log.Warn("only IP addresses and --public-host will be answered", "err", err)
+	}
+	return n
 }
 
 // misdirected answers a request for a host name that is not this
