@@ -253,14 +253,14 @@ func TestStalledReaderDropped(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ts := startServer(t, shareView(t, dir, false), func(s *Server) { s.writeStall = 500 * time.Millisecond })
+	ts := startServer(t, shareView(t, dir, false), func(s *Server) { s.writeStall = time.Second })
 	for _, rng := range []string{"", "Range: bytes=10-\r\n"} {
 		c, err := net.Dial("tcp", ts.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(c, "GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", rng)
-		time.Sleep(2 * time.Second) // read nothing: the server's writes stall
+		time.Sleep(3 * time.Second) // read nothing: the server's writes stall
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		got, err := io.Copy(io.Discard, c)
 		c.Close()

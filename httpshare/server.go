@@ -56,11 +56,11 @@ type Server struct {
 }
 
 // Time-outs of the http.Server. There is deliberately no write time-out:
-// it would cut big downloads on slow links.
+// it would cut big downloads on slow links; every write has a progress
+// deadline instead (writeStall).
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
 	// bodyReadTimeout bounds how long a request body (which this
 	// read-only server never wants) may take to arrive.
 	bodyReadTimeout = 10 * time.Second
@@ -95,7 +95,7 @@ func New(view sharefs.View, opts Options) *Server {
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes, // a backstop: headerGuard counts first
 		// "OPTIONS *" gets the same Allow answer as every path.
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -126,14 +126,16 @@ func (s *Server) routes() *mux.Router {
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, unlocked := s.unlock(r) // before the log: the token never reaches it
-	lw := &logWriter{ResponseWriter: w, stall: s.writeStall}
+	lw := &logWriter{ResponseWriter: w}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
-	defer lw.done()
 	defer s.recoverPanic(lw, r)
 	if r.ContentLength != 0 {
 		// A read-only server wants no body; do not wait long for one.
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
+	}
+	if !headersWithinLimits(lw, r) {
+		return
 	}
 	if !s.hosts.allowed(r.Host) {
 		s.hosts.warnOnce(s.log, r.Host, r.RemoteAddr)
@@ -176,9 +178,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	capped := newLimitListener(ln, maxConns, maxConnsPerClient)
 	var err error
 	if s.srv.TLSConfig != nil {
-		err = s.srv.ServeTLS(heldListener{plainListener{capped, s}}, "", "")
+		// Under TLS the connection carries records, not header lines:
+		// tooManyFields counts the fields once parsed instead.
+		err = s.srv.ServeTLS(heldListener{plainListener{capped, s}, s.writeStall, false}, "", "")
 	} else {
-		err = s.srv.Serve(heldListener{capped})
+		err = s.srv.Serve(heldListener{capped, s.writeStall, true})
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

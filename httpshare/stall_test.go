@@ -1,0 +1,52 @@
+package httpshare
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestPipelinedSmallResponsesStalled: a client that pipelines thousands
+// of requests for a small file and reads nothing is dropped once the
+// server's writes make no progress for the stall time (issue 9, finding
+// 7); before, the small responses had no deadline at all.
+func TestPipelinedSmallResponsesStalled(t *testing.T) {
+	const stall = 300 * time.Millisecond
+	ts := startServer(t, shareView(t, fixture.dir, false), func(s *Server) { s.writeStall = stall })
+	// A small receive window, so the responses fill the kernel's buffers
+	// after a few megabytes.
+	d := net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 4, 1)},
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		},
+	}
+	c, err := d.Dial("tcp", ts.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const count = 60_000
+	reqs := strings.Repeat("GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", count)
+	go func() {
+		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		_, _ = io.WriteString(c, reqs) // blocks once the server stops reading
+	}()
+	time.Sleep(3 * time.Second) // the server fills the buffers, then stalls
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the server kept a client that read nothing (%d bytes read later)", n)
+	}
+	if full := int64(count * 250); n >= full {
+		t.Errorf("%d bytes arrived; want the connection cut well before all %d responses", n, count)
+	}
+	if resp, body := doRequest(t, "GET", ts.URL+"/hello.txt"); resp.StatusCode != 200 || string(body) != "hello world\n" {
+		t.Errorf("after the stall: %d %q", resp.StatusCode, body)
+	}
+}
