@@ -49,9 +49,9 @@ type Server struct {
 	small  *smallCache
 	base   string // "/TOKEN" with --secret, else ""
 	hosts  *hostCheck
-	// folderJobs bounds the archives and SHA256SUMS made at once: each
-	// reads a whole tree.
-	folderJobs chan struct{}
+	// folderJobs bounds the archives and SHA256SUMS made at once, and
+	// each client's share of them: each reads a whole tree.
+	folderJobs *folderSlots
 	writeStall time.Duration
 }
 
@@ -64,9 +64,6 @@ const (
 	// bodyReadTimeout bounds how long a request body (which this
 	// read-only server never wants) may take to arrive.
 	bodyReadTimeout = 10 * time.Second
-	// maxFolderJobs is how many folder archives or sums are made at once;
-	// more wait their turn.
-	maxFolderJobs = 4
 )
 
 // New builds the server for view.
@@ -88,7 +85,7 @@ func New(view sharefs.View, opts Options) *Server {
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
 	s.hosts = newHostCheck(machineNames(log), opts.Hosts...)
-	s.folderJobs = make(chan struct{}, maxFolderJobs)
+	s.folderJobs = newFolderSlots(maxFolderJobs, maxFolderJobsClient, folderJobWait)
 	s.writeStall = writeStall
 	s.router = s.routes()
 	s.srv = &http.Server{

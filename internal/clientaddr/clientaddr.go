@@ -35,7 +35,13 @@ func Of(addr net.Addr) netip.Addr {
 	if addr == nil {
 		return netip.Addr{}
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
+	return Parse(addr.String())
+}
+
+// Parse returns the Key of an "address:port" string such as
+// http.Request.RemoteAddr, or the zero Addr when it is not one.
+func Parse(hostport string) netip.Addr {
+	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		return netip.Addr{}
 	}
