@@ -104,8 +104,8 @@ func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 	if incomplete(w, r, status) {
 		level, msg = slog.LevelWarn, "response incomplete"
 	}
-	if status >= 500 {
-		level = slog.LevelError
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		level = slog.LevelError // 503 is a refusal (busy), not a fault
 	}
 	ctx := r.Context()
 	if !s.log.Enabled(ctx, level) {
