@@ -100,11 +100,13 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 		}
 		ctype, inline = encryptedType(enc.Suffix()), false
 	}
-	release, ok := s.takeFolderJob(w, r, dir)
-	if !ok {
-		return
+	if r.Method != http.MethodHead { // HEAD makes nothing and takes no slot
+		release, ok := s.takeFolderJob(w, r, dir)
+		if !ok {
+			return
+		}
+		defer release()
 	}
-	defer release()
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -126,11 +128,8 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 }
 
 // takeFolderJob takes a folder job slot for r, or answers that the
-// server is busy and reports false. HEAD makes nothing and takes none.
+// server is busy and reports false.
 func (s *Server) takeFolderJob(w http.ResponseWriter, r *http.Request, dir string) (release func(), ok bool) {
-	if r.Method == http.MethodHead {
-		return func() {}, true
-	}
 	release, err := s.folderJobs.acquire(r.Context(), clientaddr.Parse(r.RemoteAddr))
 	if err != nil {
 		if r.Context().Err() == nil {

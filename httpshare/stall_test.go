@@ -3,10 +3,8 @@ package httpshare
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,17 +18,7 @@ func TestPipelinedSmallResponsesStalled(t *testing.T) {
 	ts := startServer(t, shareView(t, fixture.dir, false), func(s *Server) { s.writeStall = stall })
 	// A small receive window, so the responses fill the kernel's buffers
 	// after a few megabytes.
-	d := net.Dialer{
-		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 4, 1)},
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
-		},
-	}
-	c, err := d.Dial("tcp", ts.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialSmallWindow(t, "127.0.4.1", ts.Addr)
 	const count = 60_000
 	reqs := strings.Repeat("GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", count)
 	go func() {
