@@ -125,7 +125,6 @@ func FuzzFolderQuery(f *testing.F) {
 	f.Cleanup(func() { view.Close() })
 	logs := &syncBuffer{}
 	s := New(view, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Hosts: testHosts})
-	f.Cleanup(func() { s.cache.close(); s.small.close() })
 	f.Fuzz(func(t *testing.T, query, accept string) {
 		u, err := url.ParseRequestURI("/b/?" + query)
 		if err != nil || strings.ContainsAny(query, " #") {
