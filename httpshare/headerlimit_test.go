@@ -2,6 +2,8 @@ package httpshare
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -139,4 +141,38 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// TestHeaderLimitsTLS: over TLS the guard cannot read the header lines,
+// so the fields are counted once parsed: 100 pass, 101 get a 431, over
+// HTTP/1.1 and HTTP/2 alike.
+func TestHeaderLimitsTLS(t *testing.T) {
+	ts := startTLS(t, shareView(t, fixture.dir, false), "")
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.cert.Leaf)
+	for _, h2 := range []bool{false, true} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		for fields, want := range map[int]int{maxHeaderFields: 200, maxHeaderFields + 1: 431} {
+			req, err := http.NewRequest("GET", ts.URL+"/hello.txt", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Go's client adds User-Agent and Accept-Encoding itself.
+			for i := 3; i <= fields; i++ {
+				req.Header.Set(fmt.Sprintf("X-%d", i), "v")
+			}
+			resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatalf("h2=%v, %d fields: %v", h2, fields, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want || (h2 && resp.ProtoMajor != 2) {
+				t.Errorf("h2=%v, %d fields: %s %d, want %d", h2, fields, resp.Proto, resp.StatusCode, want)
+			}
+		}
+		tr.CloseIdleConnections()
+	}
 }
