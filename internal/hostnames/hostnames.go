@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -28,8 +29,11 @@ type Names struct {
 }
 
 // Local returns this machine's names. The full name is looked up (hosts
-// file, then DNS) for at most half a second; without it the others stand.
-func Local() (Names, error) {
+// file, then DNS) once per process, for at most half a second; without it
+// the others stand.
+var Local = sync.OnceValues(local)
+
+func local() (Names, error) {
 	h, err := os.Hostname()
 	if err != nil {
 		return Names{}, fmt.Errorf("cannot tell this machine's name: %w", err)
