@@ -25,7 +25,7 @@ func TestPipelinedSmallResponsesStalled(t *testing.T) {
 		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
 		_, _ = io.WriteString(c, reqs) // blocks once the server stops reading
 	}()
-	time.Sleep(3 * time.Second) // the server fills the buffers, then stalls
+	waitQuiet(t, ts, 4*stall) // the server fills the buffers, then stalls
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := io.Copy(io.Discard, c)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -37,4 +37,20 @@ func TestPipelinedSmallResponsesStalled(t *testing.T) {
 	if resp, body := doRequest(t, "GET", ts.URL+"/hello.txt"); resp.StatusCode != 200 || string(body) != "hello world\n" {
 		t.Errorf("after the stall: %d %q", resp.StatusCode, body)
 	}
+}
+
+// waitQuiet waits until ts has logged no request for quiet, for at most
+// 30 s: slow machines (or -race) take a while to answer thousands.
+func waitQuiet(t *testing.T, ts *testServer, quiet time.Duration) {
+	t.Helper()
+	last := -1
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		n := strings.Count(ts.logs.String(), "\n")
+		if n == last {
+			return
+		}
+		last = n
+		time.Sleep(quiet)
+	}
+	t.Fatal("the server kept answering for 30 s")
 }
