@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"example.com/share/ftpshare"
@@ -23,7 +24,20 @@ const (
 )
 
 func main() {
+	softMemoryLimit()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// memoryLimit is the heap size past which the garbage collector works
+// harder rather than let the heap double (GOGC's default): with every
+// connection cap filled by hostile clients it keeps peak RSS under the
+// 128 MiB budget (bench/RESULTS.md). GOMEMLIMIT overrides it.
+const memoryLimit = 96 << 20
+
+func softMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 }
 
 // run executes the command line and returns the exit code.

@@ -10,12 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"example.com/share/internal/discovery"
+	"example.com/share/internal/hostnames"
 	"example.com/share/internal/tlscert"
 )
 
@@ -89,11 +88,8 @@ func loadCert(c *cli.Context, certFile, keyFile string) (tls.Certificate, error)
 // machine's names, localhost, loopback and LAN addresses, --public-host.
 func machineHosts(publicHost string) tlscert.Hosts {
 	h := tlscert.Hosts{Names: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}
-	if name, err := os.Hostname(); err == nil && name != "" {
-		h.Names = append(h.Names, strings.ToLower(strings.TrimSuffix(name, ".")))
-	}
-	if short, err := discovery.Hostname(); err == nil {
-		h.Names = append(h.Names, strings.ToLower(short), strings.ToLower(short)+".local")
+	if names, err := hostnames.Local(); err == nil {
+		h.Names = append(h.Names, names.All()...) // the names the Host check answers to
 	}
 	for _, a := range lanAddrs(false) {
 		h.IPs = append(h.IPs, a.AsSlice())

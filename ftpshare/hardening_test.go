@@ -2,6 +2,7 @@ package ftpshare
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/share/internal/connlimit"
 	"example.com/share/internal/testutil"
 	"example.com/share/sharefs"
 )
@@ -559,27 +561,35 @@ func TestLoginTimeLimit(t *testing.T) {
 	dial(t, addr).login()
 }
 
-func TestPerClientCapCountsIPv6Per64(t *testing.T) {
+// TestPerClientCapIPv6 checks the caps the FTP server takes from
+// connlimit: each IPv6 address is one client, and its /64 together gets
+// connlimit.NetworkFactor clients' worth.
+func TestPerClientCapIPv6(t *testing.T) {
 	srv, err := New(openView(t), Options{MaxConnsPerIP: 2, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn := func(ip string) *ctrlConn { return &ctrlConn{peer: netip.MustParseAddr(ip)} }
-	a, b := conn("2001:db8:1:2::1"), conn("2001:db8:1:2:ffff::9")
-	for _, c := range []*ctrlConn{a, b} {
+	var first *ctrlConn
+	for i := range connlimit.NetworkFactor * 2 {
+		c := conn(fmt.Sprintf("2001:db8:1:2::%x", i/2+1))
 		if why := srv.admit(c); why != "" {
 			t.Fatalf("admit %s: %s", c.peer, why)
 		}
+		first = cmp.Or(first, c)
+	}
+	if why := srv.admit(conn("2001:db8:1:2::1")); !strings.Contains(why, "from your address (2)") {
+		t.Errorf("a third connection of one address: %q; want refused", why)
 	}
 	if why := srv.admit(conn("2001:db8:1:2:abcd::77")); !strings.Contains(why, "/64") {
-		t.Errorf("a third address of the same /64 was admitted (%q); want refused", why)
+		t.Errorf("a new address of a full /64 was admitted (%q); want refused", why)
 	}
 	for _, ip := range []string{"2001:db8:1:3::1", "192.0.2.1", "192.0.2.2"} {
 		if why := srv.admit(conn(ip)); why != "" {
 			t.Errorf("admit %s: %s", ip, why)
 		}
 	}
-	srv.forget(a)
+	srv.forget(first)
 	if why := srv.admit(conn("2001:db8:1:2::5")); why != "" {
 		t.Errorf("a place freed in the /64 was not given back: %s", why)
 	}

@@ -23,6 +23,7 @@ import (
 	ftp "goftp.io/server/v2"
 
 	"example.com/share/internal/clientaddr"
+	"example.com/share/internal/connlimit"
 	"example.com/share/sharefs"
 )
 
@@ -52,8 +53,8 @@ type Options struct {
 	// connecting, whatever they send meanwhile; 0 means 30 seconds.
 	LoginTimeout time.Duration
 	// MaxConns and MaxConnsPerIP cap the control connections in total and
-	// per client address (per /64 network for IPv6, where one client
-	// holds many addresses); 0 means 200 and 20.
+	// per client address (connlimit: an IPv6 /64 together gets
+	// connlimit.NetworkFactor times MaxConnsPerIP); 0 means 200 and 20.
 	MaxConns, MaxConnsPerIP int
 	// Logger receives logins, transfers and refusals; nil discards.
 	Logger *slog.Logger
@@ -74,14 +75,13 @@ type Server struct {
 	public    netip.Addr // IPv4 to announce in PASV, if set
 	idle      time.Duration
 	loginWait time.Duration
-	pasvWait  time.Duration // how long a passive port waits for the client
-	stall     time.Duration // how long a data connection may make no progress
-	replyWait time.Duration // how long one write of a reply may make no progress
-	maxConns  int
-	maxPerIP  int
-	pasvQuota int           // waiting passive listeners allowed per client address
-	listSlots chan struct{} // one token per listing being built
-	listWait  time.Duration // how long a listing waits for a slot
+	pasvWait  time.Duration      // how long a passive port waits for the client
+	stall     time.Duration      // how long a data connection may make no progress
+	replyWait time.Duration      // how long one write of a reply may make no progress
+	caps      *connlimit.Limiter // control connections, in total and per client
+	pasvQuota int                // waiting passive listeners allowed per client address
+	listSlots chan struct{}      // one token per listing being built
+	listWait  time.Duration      // how long a listing waits for a slot
 	log       *slog.Logger
 	commands  map[string]ftp.Command
 	signer    Signer
@@ -95,9 +95,8 @@ type Server struct {
 	mu             sync.Mutex
 	closing        bool
 	listeners      map[net.Listener]struct{}
-	conns          map[*ctrlConn]struct{}
-	perIP          map[netip.Addr]int
-	pasvOpen       map[netip.Addr]int // waiting passive listeners per clientKey
+	conns          map[*ctrlConn]func() // each with what gives its place back
+	pasvOpen       map[netip.Addr]int   // waiting passive listeners per clientKey
 	listTurns      map[netip.Addr]*listTurn
 	listHeld       map[*sharefs.Entry]*heldListing // listings being sent, by first entry
 	listHeldBy     map[netip.Addr]int64            // their bytes per clientKey
@@ -118,8 +117,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		pasvWait:       pasvTimeout,
 		stall:          max(orDefault(opts.IdleTimeout, DefaultIdle), minStall),
 		replyWait:      writeTimeout,
-		maxConns:       orDefault(opts.MaxConns, defaultMaxConns),
-		maxPerIP:       orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP),
+		caps:           connlimit.New(orDefault(opts.MaxConns, defaultMaxConns), orDefault(opts.MaxConnsPerIP, defaultMaxConnsPerIP)),
 		log:            opts.Logger,
 		signer:         opts.Signer,
 		tls:            opts.TLS,
@@ -127,8 +125,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		guard:          newLoginGuard(),
 		failDelay:      failDelay,
 		listeners:      map[net.Listener]struct{}{},
-		conns:          map[*ctrlConn]struct{}{},
-		perIP:          map[netip.Addr]int{},
+		conns:          map[*ctrlConn]func(){},
 		pasvOpen:       map[netip.Addr]int{},
 		listTurns:      map[netip.Addr]*listTurn{},
 		listHeld:       map[*sharefs.Entry]*heldListing{},
@@ -289,19 +286,14 @@ func (s *Server) untrack(ln net.Listener) {
 func (s *Server) admit(c *ctrlConn) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closing:
+	if s.closing {
 		return "Server shutting down."
-	case len(s.conns) >= s.maxConns:
-		return fmt.Sprintf("Too many connections (%d); try again later.", s.maxConns)
-	case s.perIP[clientKey(c.peer)] >= s.maxPerIP:
-		if c.peer.Is6() {
-			return fmt.Sprintf("Too many connections from your /64 network (%d); try again later.", s.maxPerIP)
-		}
-		return fmt.Sprintf("Too many connections from your address (%d); try again later.", s.maxPerIP)
 	}
-	s.conns[c] = struct{}{}
-	s.perIP[clientKey(c.peer)]++
+	release, err := s.caps.Take(c.peer)
+	if err != nil {
+		return err.Error()
+	}
+	s.conns[c] = release
 	return ""
 }
 
@@ -309,13 +301,9 @@ func (s *Server) admit(c *ctrlConn) string {
 func (s *Server) forget(c *ctrlConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
-	delete(s.conns, c)
-	key := clientKey(c.peer)
-	if s.perIP[key]--; s.perIP[key] <= 0 {
-		delete(s.perIP, key)
+	if release, ok := s.conns[c]; ok {
+		delete(s.conns, c)
+		release()
 	}
 }
 

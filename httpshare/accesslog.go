@@ -13,41 +13,18 @@ import (
 // logWriter records the status and body bytes of a response for the
 // access log. It implements io.ReaderFrom by delegation so file bodies
 // still reach the kernel's sendfile, and Unwrap for
-// http.ResponseController.
-//
-// It also drops clients that stop reading: before each write, and each
-// stallChunk of a file sent with sendfile, the connection's write
-// deadline moves writeStall ahead. (A write time-out for the whole
-// response would cut big downloads on slow links instead.)
+// http.ResponseController. It hands a file to sendfile stallChunk at a
+// time, so that each write the connection sees makes progress within
+// its stall deadline (heldConn.renew).
 type logWriter struct {
 	http.ResponseWriter
-	status   int
-	bytes    int64
-	stall    time.Duration // writeStall, shorter in tests
-	deadline bool          // a write deadline was set and must be cleared
+	status int
+	bytes  int64
 }
 
-// A client that takes longer than writeStall for a write, or for each
-// stallChunk of a file (so at least 8 KiB/s), is dropped.
-const (
-	writeStall = 2 * time.Minute
-	stallChunk = 1 << 20
-)
-
-// renew moves the write deadline writeStall ahead.
-func (w *logWriter) renew() {
-	if http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.stall)) == nil {
-		w.deadline = true
-	}
-}
-
-// done clears the write deadline, which would otherwise stay on the
-// connection for its next requests.
-func (w *logWriter) done() {
-	if w.deadline {
-		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Time{})
-	}
-}
+// stallChunk is the most one write hands the connection: a client must
+// take each within writeStall (so at least 8 KiB/s) or is dropped.
+const stallChunk = 1 << 20
 
 // WriteHeader records the status.
 func (w *logWriter) WriteHeader(code int) {
@@ -61,9 +38,6 @@ func (w *logWriter) WriteHeader(code int) {
 func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
-	}
-	if len(p) > 4<<10 { // small writes sit in net/http's buffer
-		w.renew()
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
@@ -87,8 +61,7 @@ func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
-// readFromInChunks sends src through rf stallChunk at a time, renewing
-// the deadline before each. It takes a LimitedReader apart, as the kernel's
+// readFromInChunks sends src through rf stallChunk at a time. It takes a LimitedReader apart, as the kernel's
 // sendfile path recognises one LimitedReader around a file, not two.
 func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, error) {
 	lr, limited := src.(*io.LimitedReader)
@@ -98,7 +71,6 @@ func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, er
 	var total int64
 	for lr.N > 0 {
 		want := min(lr.N, stallChunk)
-		w.renew()
 		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: want})
 		total += n
 		lr.N -= n
@@ -132,8 +104,8 @@ func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 	if incomplete(w, r, status) {
 		level, msg = slog.LevelWarn, "response incomplete"
 	}
-	if status >= 500 {
-		level = slog.LevelError
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		level = slog.LevelError // 503 is a refusal (busy), not a fault
 	}
 	ctx := r.Context()
 	if !s.log.Enabled(ctx, level) {

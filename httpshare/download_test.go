@@ -244,7 +244,7 @@ func rawOptionsStar(t *testing.T, addr string) (int, http.Header, error) {
 // whole file, not a multipart response many times its size.
 func TestTooManyRanges(t *testing.T) {
 	ts := startFixture(t)
-	for _, n := range []int{maxRanges, maxRanges + 1, 4000} {
+	for _, n := range []int{maxRanges, maxRanges + 1, 1200} { // 1200 ranges: about 13 KiB, under maxHeaderBytes
 		ranges := make([]string, n)
 		for i := range ranges {
 			ranges[i] = fmt.Sprintf("%d-%d", i, i)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"example.com/share/internal/clientaddr"
 	"example.com/share/sharefs"
 )
 
@@ -99,11 +100,12 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 		}
 		ctype, inline = encryptedType(enc.Suffix()), false
 	}
-	select {
-	case s.folderJobs <- struct{}{}:
-		defer func() { <-s.folderJobs }()
-	case <-r.Context().Done():
-		return
+	if r.Method != http.MethodHead { // HEAD makes nothing and takes no slot
+		release, ok := s.takeFolderJob(w, r, dir)
+		if !ok {
+			return
+		}
+		defer release()
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)
@@ -115,10 +117,28 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 	if r.Method == http.MethodHead {
 		return
 	}
-	if err := s.writeFolder(r.Context(), w, view, dir, name, d, enc); err != nil {
+	// The job stops as soon as its client is gone, even one that left
+	// a pipelined byte behind, which net/http does not notice.
+	ctx, stop := watchClient(r)
+	defer stop()
+	if err := s.writeFolder(ctx, w, view, dir, name, d, enc); err != nil {
 		s.log.Warn("folder download failed", "path", dir, "kind", d.key, "err", err)
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// takeFolderJob takes a folder job slot for r, or answers that the
+// server is busy and reports false.
+func (s *Server) takeFolderJob(w http.ResponseWriter, r *http.Request, dir string) (release func(), ok bool) {
+	release, err := s.folderJobs.acquire(r.Context(), clientaddr.Parse(r.RemoteAddr))
+	if err != nil {
+		if r.Context().Err() == nil {
+			s.log.Warn("folder download refused: no free slot", "client", r.RemoteAddr, "path", dir, "reason", err)
+			serveBusy(w, r, dir, err)
+		}
+		return nil, false
+	}
+	return release, true
 }
 
 // writeFolder writes the download to w, through encryption when enc is

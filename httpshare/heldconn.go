@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,16 +19,30 @@ import (
 // write when net/http is done with the response: when the connection
 // turns idle, is hijacked or closes.
 
-// heldListener wraps accepted connections in heldConn.
-type heldListener struct{ net.Listener }
+// The same connection wrapper also guards what every connection may
+// cost: each request's header is counted (headerGuard) and every write
+// has a progress deadline (renew).
+
+// heldListener wraps accepted connections in heldConn, whose writes may
+// each make no progress for at most stall.
+type heldListener struct {
+	net.Listener
+	stall        time.Duration
+	countHeaders bool // the connections carry plain HTTP/1, not TLS records
+}
 
 func (l heldListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &heldConn{Conn: c}, nil
+	return &heldConn{Conn: c, stall: l.stall, countHeaders: l.countHeaders}, nil
 }
+
+// writeStall is how long any write to a client may make no progress
+// before the client is dropped: a client that stops reading, even
+// between small pipelined responses, holds its connection no longer.
+const writeStall = 2 * time.Minute
 
 // heldMax bounds the bytes held back: the largest cached file and a
 // roomy header. Anything more is written through at once.
@@ -48,6 +63,68 @@ type heldConn struct {
 	net.Conn
 	mu  sync.Mutex
 	buf *[]byte // pooled; non-nil while holding
+
+	stall    time.Duration
+	deadline atomic.Int64 // the write deadline set, in Unix nanoseconds; 0 for none
+
+	countHeaders bool
+	head         headerGuard // used by Read only: net/http reads from one goroutine at a time
+	closeAfter   atomic.Bool // headers are no longer counted: close after this response
+}
+
+// Read hands net/http what the client sent, its headers counted by the
+// guard.
+func (c *heldConn) Read(p []byte) (int, error) {
+	if c.head.over {
+		return copy(p, filler), nil // net/http reads it up to its own cap
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.countHeaders {
+		n = c.head.scan(p, n)
+		if c.head.stopped {
+			c.closeAfter.Store(true)
+		}
+		if c.head.over {
+			err = nil
+		}
+	}
+	return n, err
+}
+
+// renew moves the write deadline stall ahead before a write, unless it
+// already lies more than 7/8 of stall ahead: a write may thus take at
+// most stall, and the deadline is set only every stall/8 or so.
+func (c *heldConn) renew() {
+	if c.stall <= 0 {
+		return
+	}
+	now := time.Now()
+	if d := c.deadline.Load(); d != 0 && now.Add(c.stall-c.stall/8).UnixNano() <= d {
+		return
+	}
+	next := now.Add(c.stall)
+	c.deadline.Store(next.UnixNano())
+	_ = c.Conn.SetWriteDeadline(next)
+}
+
+// SetWriteDeadline sets the deadline for the writes to come.
+func (c *heldConn) SetWriteDeadline(t time.Time) error {
+	c.noteDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *heldConn) SetDeadline(t time.Time) error {
+	c.noteDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *heldConn) noteDeadline(t time.Time) {
+	if t.IsZero() {
+		c.deadline.Store(0)
+		return
+	}
+	c.deadline.Store(t.UnixNano())
 }
 
 // hold makes writes accumulate until release.
@@ -85,6 +162,7 @@ func (c *heldConn) send(b *[]byte) error {
 // net/http's next read fails and the connection ends.
 func (c *heldConn) release() {
 	if b := c.take(); b != nil {
+		c.renew()
 		if err := c.send(b); err != nil {
 			_ = c.Conn.Close()
 		}
@@ -101,6 +179,7 @@ func (c *heldConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	c.mu.Unlock()
+	c.renew()
 	if b := c.take(); b != nil {
 		if err := c.send(b); err != nil {
 			return 0, err
@@ -113,6 +192,7 @@ func (c *heldConn) Write(p []byte) (int, error) {
 // src itself: net/http finds this method and a file goes out with
 // sendfile.
 func (c *heldConn) ReadFrom(src io.Reader) (int64, error) {
+	c.renew()
 	if b := c.take(); b != nil {
 		if err := c.send(b); err != nil {
 			return 0, err
@@ -127,6 +207,7 @@ func (c *heldConn) ReadFrom(src io.Reader) (int64, error) {
 // CloseWrite sends what was held, then shuts the write side down.
 func (c *heldConn) CloseWrite() error {
 	if b := c.take(); b != nil {
+		c.renew()
 		if err := c.send(b); err != nil {
 			return err
 		}
@@ -141,7 +222,7 @@ func (c *heldConn) CloseWrite() error {
 func (c *heldConn) Close() error {
 	if b := c.take(); b != nil {
 		if len(*b) > 0 {
-			_ = c.Conn.SetWriteDeadline(time.Now().Add(heldCloseTimeout))
+			_ = c.SetWriteDeadline(time.Now().Add(heldCloseTimeout))
 		}
 		_ = c.send(b)
 	}

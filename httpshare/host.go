@@ -1,57 +1,74 @@
 package httpshare
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
+	"sync"
+
+	"example.com/share/internal/hostnames"
 )
 
 // hostCheck refuses requests whose Host header names neither an IP
 // address nor this machine. Without it a web page on another domain could
 // point its name at the share's address (DNS rebinding) and read the
-// share from a coworker's browser as if it were its own site.
+// share from a coworker's browser as if it were its own site. Names are
+// matched exactly: any name merely starting like this machine's could be
+// an attacker's.
 type hostCheck struct {
 	names map[string]bool // lower case, without a trailing dot
-	short string          // this machine's host name without its domain
+
+	mu     sync.Mutex
+	warned map[string]bool // refused names already logged
 }
 
-// newHostCheck allows this machine's names, localhost, NAME.local (mDNS)
-// and the extra names given.
-func newHostCheck(extra ...string) *hostCheck {
-	h := &hostCheck{names: map[string]bool{"localhost": true}}
-	if name, err := os.Hostname(); err == nil && name != "" {
-		name = normalHost(name)
-		h.short, _, _ = strings.Cut(name, ".")
-		for _, n := range []string{name, h.short, h.short + ".local"} {
-			h.names[n] = true
-		}
-	}
-	for _, n := range extra {
-		h.names[normalHost(n)] = true
+// maxWarnedHosts bounds the refused names remembered so each is logged
+// once.
+const maxWarnedHosts = 64
+
+// newHostCheck allows localhost, this machine's names (hostnames.Names:
+// the mDNS name included) and the extra names given (--public-host).
+func newHostCheck(machine hostnames.Names, extra ...string) *hostCheck {
+	h := &hostCheck{names: map[string]bool{"localhost": true}, warned: map[string]bool{}}
+	for _, n := range append(machine.All(), extra...) {
+		h.names[hostnames.Normal(n)] = true
 	}
 	return h
 }
 
-// allowed reports whether a request's Host header may be served. Names
-// whose first label is this machine's host name are allowed too, so that
-// a LAN's DNS names for it work (ada.office.example for host ada).
+// allowed reports whether a request's Host header may be served.
 func (h *hostCheck) allowed(hostport string) bool {
+	host := hostOnly(hostport)
+	if host == "" || h.names[host] {
+		return true
+	}
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// hostOnly is the normalised host name of a Host header, without port.
+func hostOnly(hostport string) string {
 	host := hostport
 	if hp, _, err := net.SplitHostPort(hostport); err == nil {
 		host = hp
 	}
-	host = normalHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	if host == "" || h.names[host] {
-		return true
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
-	}
-	first, _, _ := strings.Cut(host, ".")
-	return h.short != "" && first == h.short
+	return hostnames.Normal(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
 }
 
-func normalHost(s string) string {
-	return strings.ToLower(strings.TrimSuffix(s, "."))
+// warnOnce logs a refused Host once per name (up to maxWarnedHosts
+// names), saying what would admit it.
+func (h *hostCheck) warnOnce(log *slog.Logger, hostport, client string) {
+	host := hostOnly(hostport)
+	h.mu.Lock()
+	seen := h.warned[host] || len(h.warned) >= maxWarnedHosts
+	h.warned[host] = true
+	h.mu.Unlock()
+	if !seen {
+		log.Warn("request for a host name that is not this machine's refused (421); if people reach this machine by that name, start share with --public-host NAME",
+			"host", truncateName(host), "client", client)
+	}
 }
+
+// truncateName keeps a logged name short.
+func truncateName(s string) string { return hostnames.TruncateUTF8(s, 255) }

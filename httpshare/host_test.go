@@ -6,31 +6,39 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"example.com/share/internal/hostnames"
 )
 
+// TestHostCheck matches names exactly, with the machine's names taken
+// from hostnames as mDNS announces them ("ana_pc" is ana-pc.local).
 func TestHostCheck(t *testing.T) {
-	name, err := os.Hostname()
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, _, _ := strings.Cut(strings.ToLower(name), ".")
-	h := newHostCheck("share.example.net")
+	machine := hostnames.Of("ana_pc.office.example")
+	machine.FQDN = "ana.corp.example"
+	h := newHostCheck(machine, "share.example.net")
 	for host, want := range map[string]bool{
-		"":                           true,
-		"192.168.1.23:8000":          true,
-		"192.168.1.23":               true,
-		"[::1]:8000":                 true,
-		"[fe80::1%25eth0]:8000":      true,
-		"localhost:8000":             true,
-		"LOCALHOST.":                 true,
-		short + ":8000":              true,
-		short + ".local:8000":        true,
-		short + ".office.example":    true,
-		"share.example.net:8000":     true,
-		"rebind.attacker.example":    false,
-		"rebind.attacker.example:1":  false,
-		"localhost.attacker.example": false,
-		"x" + short + ".local":       false,
+		"":                               true,
+		"192.168.1.23:8000":              true,
+		"192.168.1.23":                   true,
+		"[::1]:8000":                     true,
+		"[fe80::1%25eth0]:8000":          true,
+		"localhost:8000":                 true,
+		"LOCALHOST.":                     true,
+		"ana_pc:8000":                    true,
+		"ana_pc.office.example":          true,
+		"ana.corp.example.":              true,
+		"ana-pc.local:8000":              true,
+		"Ana-PC.local.":                  true,
+		"share.example.net:8000":         true,
+		"ana_pc.local":                   false,
+		"ana-pc":                         false,
+		"ana_pc.attacker.example":        false,
+		"ana-pc.local.attacker.example":  false,
+		"rebind.attacker.example":        false,
+		"rebind.attacker.example:1":      false,
+		"localhost.attacker.example":     false,
+		"xana-pc.local":                  false,
+		"share.example.net.attacker.com": false,
 	} {
 		if got := h.allowed(host); got != want {
 			t.Errorf("allowed(%q) = %v, want %v", host, got, want)
@@ -42,10 +50,14 @@ func TestHostCheck(t *testing.T) {
 // foreign name, as a rebound page in a browser would.
 func TestRebindingRefused(t *testing.T) {
 	ts := startFixture(t)
+	short := hostnames.Of(mustHostname(t)).Short
 	for host, want := range map[string]int{
-		"rebind.attacker.example": http.StatusMisdirectedRequest,
-		"127.0.0.1":               http.StatusOK,
-		"localhost":               http.StatusOK,
+		"rebind.attacker.example":         http.StatusMisdirectedRequest,
+		short + ".attacker.example":       http.StatusMisdirectedRequest,
+		short + ".local.attacker.example": http.StatusMisdirectedRequest,
+		short:                             http.StatusOK,
+		"127.0.0.1":                       http.StatusOK,
+		"localhost":                       http.StatusOK,
 	} {
 		for _, path := range []string{"/", "/?format=json", "/?zip", "/hello.txt"} {
 			req, err := http.NewRequest("GET", ts.URL+path, nil)
@@ -67,4 +79,28 @@ func TestRebindingRefused(t *testing.T) {
 			}
 		}
 	}
+	logs := ts.logs.String()
+	for _, want := range []string{`"host":"` + short + `.attacker.example"`, "--public-host"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the refusal log lacks %s:\n%s", want, logs)
+		}
+	}
+	warned := 0
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "--public-host") && strings.Contains(line, `"rebind.attacker.example"`) {
+			warned++
+		}
+	}
+	if n := warned; n != 1 {
+		t.Errorf("rebind.attacker.example refused 4 times, logged %d times; want once", n)
+	}
+}
+
+func mustHostname(t *testing.T) string {
+	t.Helper()
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -1,14 +1,15 @@
 package httpshare
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
-	"sync"
+	"syscall"
 	"time"
 
 	"example.com/share/internal/clientaddr"
+	"example.com/share/internal/connlimit"
 )
 
 // Connection caps: enough for every browser (six connections a host) and
@@ -19,19 +20,15 @@ const (
 	maxConnsPerClient = 64
 )
 
-// limitListener accepts at most max connections, and maxPer per client
-// (clientaddr.Key). One over the cap gets a 503 and is closed.
+// limitListener hands the server only the connections its Limiter
+// admits; one over a cap gets a 503 naming the cap and is closed.
 type limitListener struct {
 	net.Listener
-	max, maxPer int
-
-	mu    sync.Mutex
-	total int
-	per   map[netip.Addr]int
+	caps *connlimit.Limiter
 }
 
 func newLimitListener(ln net.Listener, max, maxPer int) *limitListener {
-	return &limitListener{Listener: ln, max: max, maxPer: maxPer, per: map[netip.Addr]int{}}
+	return &limitListener{Listener: ln, caps: connlimit.New(max, maxPer)}
 }
 
 // Accept implements net.Listener.
@@ -41,49 +38,25 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		key := clientaddr.Of(c.RemoteAddr())
-		if l.take(key) {
-			return &limitedConn{Conn: c, release: sync.OnceFunc(func() { l.give(key) })}, nil
+		release, err := l.caps.Take(clientaddr.Of(c.RemoteAddr()))
+		if err == nil {
+			return &limitedConn{Conn: c, release: release}, nil
 		}
-		refuse(c)
-	}
-}
-
-func (l *limitListener) take(key netip.Addr) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.total >= l.max || l.per[key] >= l.maxPer {
-		return false
-	}
-	l.total++
-	l.per[key]++
-	return true
-}
-
-func (l *limitListener) give(key netip.Addr) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.total--
-	if l.per[key]--; l.per[key] <= 0 {
-		delete(l.per, key)
+		refuse(c, err.Error())
 	}
 }
 
 // String reports the connections held, for tests and logs.
-func (l *limitListener) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprintf("%d/%d connections", l.total, l.max)
-}
+func (l *limitListener) String() string { return l.caps.String() }
 
 // refuse answers a connection over the cap without reading its request,
 // off the accept loop, and closes it.
-func refuse(c net.Conn) {
+func refuse(c net.Conn, why string) {
 	go func() {
 		defer c.Close()
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = io.WriteString(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
-			"Retry-After: 5\r\nConnection: close\r\nContent-Length: 43\r\n\r\nToo many connections; try again in a while\n")
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+			"Retry-After: 5\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n", len(why)+1, why)
 	}()
 }
 
@@ -114,4 +87,12 @@ func (c *limitedConn) CloseWrite() error {
 		return cw.CloseWrite()
 	}
 	return nil
+}
+
+// SyscallConn gives the socket underneath, to look at its state.
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"example.com/share/internal/hostnames"
 	"example.com/share/sharefs"
 )
 
@@ -48,24 +49,21 @@ type Server struct {
 	small  *smallCache
 	base   string // "/TOKEN" with --secret, else ""
 	hosts  *hostCheck
-	// folderJobs bounds the archives and SHA256SUMS made at once: each
-	// reads a whole tree.
-	folderJobs chan struct{}
+	// folderJobs bounds the archives and SHA256SUMS made at once, and
+	// each client's share of them: each reads a whole tree.
+	folderJobs *folderSlots
 	writeStall time.Duration
 }
 
 // Time-outs of the http.Server. There is deliberately no write time-out:
-// it would cut big downloads on slow links.
+// it would cut big downloads on slow links; every write has a progress
+// deadline instead (writeStall).
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
 	// bodyReadTimeout bounds how long a request body (which this
 	// read-only server never wants) may take to arrive.
 	bodyReadTimeout = 10 * time.Second
-	// maxFolderJobs is how many folder archives or sums are made at once;
-	// more wait their turn.
-	maxFolderJobs = 4
 )
 
 // New builds the server for view.
@@ -86,15 +84,15 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s.sums = newSumCache(sumCacheSize)
 	s.small = newSmallCache(view)
-	s.hosts = newHostCheck(opts.Hosts...)
-	s.folderJobs = make(chan struct{}, maxFolderJobs)
+	s.hosts = newHostCheck(machineNames(log), opts.Hosts...)
+	s.folderJobs = newFolderSlots(maxFolderJobs, maxFolderJobsClient, folderJobWait)
 	s.writeStall = writeStall
 	s.router = s.routes()
 	s.srv = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes, // a backstop: headerGuard counts first
 		// "OPTIONS *" gets the same Allow answer as every path.
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -125,16 +123,19 @@ func (s *Server) routes() *mux.Router {
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, unlocked := s.unlock(r) // before the log: the token never reaches it
-	lw := &logWriter{ResponseWriter: w, stall: s.writeStall}
+	lw := &logWriter{ResponseWriter: w}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
-	defer lw.done()
 	defer s.recoverPanic(lw, r)
 	if r.ContentLength != 0 {
 		// A read-only server wants no body; do not wait long for one.
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
 	}
+	if !headersWithinLimits(lw, r) {
+		return
+	}
 	if !s.hosts.allowed(r.Host) {
+		s.hosts.warnOnce(s.log, r.Host, r.RemoteAddr)
 		misdirected(lw)
 		return
 	}
@@ -146,6 +147,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.router.ServeHTTP(lw, r)
 	}
+}
+
+// machineNames are this machine's names for the Host check; without
+// them only IP addresses, localhost and --public-host are answered.
+func machineNames(log *slog.Logger) hostnames.Names {
+	n, err := hostnames.Local()
+	if err != nil {
+		log.Warn("only IP addresses and --public-host will be answered", "err", err)
+	}
+	return n
 }
 
 // misdirected answers a request for a host name that is not this
@@ -164,9 +175,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	capped := newLimitListener(ln, maxConns, maxConnsPerClient)
 	var err error
 	if s.srv.TLSConfig != nil {
-		err = s.srv.ServeTLS(heldListener{plainListener{capped, s}}, "", "")
+		// Under TLS the connection carries records, not header lines:
+		// tooManyFields counts the fields once parsed instead.
+		err = s.srv.ServeTLS(heldListener{plainListener{capped, s}, s.writeStall, false}, "", "")
 	} else {
-		err = s.srv.Serve(heldListener{capped})
+		err = s.srv.Serve(heldListener{capped, s.writeStall, true})
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -89,14 +89,15 @@ func (s *Server) serveSumsSignature(w http.ResponseWriter, r *http.Request, dir 
 		s.statFailed(w, r, dir, cmp.Or(err, fs.ErrNotExist))
 		return
 	}
-	select {
-	case s.folderJobs <- struct{}{}:
-		defer func() { <-s.folderJobs }()
-	case <-r.Context().Done():
+	release, ok := s.takeFolderJob(w, r, dir)
+	if !ok {
 		return
 	}
-	sig, err := s.opts.Signer.Sign(r.Context(), requestClient(r), "", func(w io.Writer) error {
-		return s.sums.writeSums(r.Context(), w, view, dir)
+	defer release()
+	ctx, stop := watchClient(r)
+	defer stop()
+	sig, err := s.opts.Signer.Sign(ctx, requestClient(r), "", func(w io.Writer) error {
+		return s.sums.writeSums(ctx, w, view, dir)
 	})
 	s.sendSignature(w, r, dir, "SHA256SUMS"+s.opts.Signer.Suffix(), sig, err)
 }

@@ -1,5 +1,5 @@
 // Package clientaddr decides what the servers count as one client when
-// they cap connections.
+// they cap connections and shares.
 package clientaddr
 
 import (
@@ -7,15 +7,23 @@ import (
 	"net/netip"
 )
 
-// Key is what per-client caps count: the IPv4 address, or the /64 network
-// of an IPv6 address, since one IPv6 host is usually given a whole /64 and
-// can pick a new address in it for every connection.
+// Key is what per-client caps count: the client's own address (IPv4, or
+// IPv6 with any IPv4-mapped form unwrapped). Every IPv6 host of a LAN
+// shares one /64, so counting per /64 would give all of them together one
+// client's share; the /64 gets its own, higher cap instead (Network).
 func Key(ip netip.Addr) netip.Addr {
-	ip = ip.Unmap()
-	if ip.Is6() {
-		return netip.PrefixFrom(ip, 64).Masked().Addr()
+	return ip.Unmap().WithZone("")
+}
+
+// Network is the /64 an IPv6 client address belongs to, which caps all
+// the addresses one host can pick in it together; ok is false for IPv4,
+// where the address itself is the whole client.
+func Network(ip netip.Addr) (prefix netip.Prefix, ok bool) {
+	ip = Key(ip)
+	if !ip.Is6() {
+		return netip.Prefix{}, false
 	}
-	return ip
+	return netip.PrefixFrom(ip, 64).Masked(), true
 }
 
 // Of returns the Key of a connection's remote address, or the zero Addr
@@ -24,7 +32,16 @@ func Of(addr net.Addr) netip.Addr {
 	if t, ok := addr.(*net.TCPAddr); ok {
 		return Key(t.AddrPort().Addr())
 	}
-	ap, err := netip.ParseAddrPort(addr.String())
+	if addr == nil {
+		return netip.Addr{}
+	}
+	return Parse(addr.String())
+}
+
+// Parse returns the Key of an "address:port" string such as
+// http.Request.RemoteAddr, or the zero Addr when it is not one.
+func Parse(hostport string) netip.Addr {
+	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		return netip.Addr{}
 	}

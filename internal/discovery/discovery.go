@@ -14,8 +14,8 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"strings"
-	"unicode/utf8"
+
+	"example.com/share/internal/hostnames"
 )
 
 // Service is one server to announce.
@@ -69,33 +69,15 @@ func InstanceName(folder, host string) string {
 	return prefix + truncateUTF8(folder, room) + suffix
 }
 
-// Hostname is this machine's name as a single mDNS host label: the first
-// label of os.Hostname, with characters a host name may not hold replaced.
+// Hostname is this machine's name as a single mDNS host label
+// (hostnames.MDNSLabel): the HTTP server answers to exactly HOST.local.
 func Hostname() (string, error) {
 	h, err := os.Hostname()
 	if err != nil {
 		return "", fmt.Errorf("cannot tell this machine's name for mDNS: %w", err)
 	}
-	h, _, _ = strings.Cut(h, ".")
-	h = strings.Map(func(r rune) rune {
-		if r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			return r
-		}
-		return '-'
-	}, h)
-	if h == "" {
-		h = "share"
-	}
-	return truncateUTF8(h, maxLabel), nil
+	return hostnames.MDNSLabel(h), nil
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func truncateUTF8(s string, n int) string { return hostnames.TruncateUTF8(s, n) }

@@ -1,0 +1,59 @@
+package httpshare
+
+import (
+	"context"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// clientCheckEvery is how often a running folder job looks whether its
+// client is still there.
+const clientCheckEvery = 250 * time.Millisecond
+
+// watchClient returns a context that ends with r's, or once the client
+// of r's connection has closed or reset it. net/http notices a client
+// leaving only while it waits to read, not after a pipelined byte, and a
+// job that writes little (SHA256SUMS of large files) would not notice
+// through its writes for a long time. A client that half-closes after
+// its request counts as gone, as it does for net/http itself.
+func watchClient(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	raw := rawConnOf(r)
+	if raw == nil || !canSeeClientGone {
+		return ctx, cancel
+	}
+	go func() {
+		tick := time.NewTicker(clientCheckEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if clientGone(raw) {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
+}
+
+// rawConnOf is the socket underneath r's connection, or nil.
+func rawConnOf(r *http.Request) syscall.RawConn {
+	hc, ok := r.Context().Value(heldConnKey{}).(*heldConn)
+	if !ok {
+		return nil
+	}
+	sc, ok := hc.Conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
+}
