@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"math/bits"
+	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
@@ -29,56 +30,54 @@ const (
 // the validator of the encrypted file.
 type fileID [16]byte
 
-// derivation is what one file's encryption is made from: the same
-// derivation always gives the same message.
-type derivation struct {
-	seed [32]byte // for the randomness of the message
-	id   fileID
-}
-
-// versionOf is the bytes that identify a version of a file: any change
-// to the file changes them.
-func versionOf(ent sharefs.Entry) string {
-	return ent.Version.String()
-}
-
-// derive makes the derivation for a version of a file called name of
-// size bytes. The keys are part of it: a change of recipients makes
-// new messages.
-func (e *Encryptor) derive(version, name string, size int64) (derivation, error) {
+// derivationInfo is what one file's message is made from besides the
+// secret: the version of the file, its path and size, and the keys (a
+// change of recipients makes new messages). Whatever changes the
+// plaintext (the name in the literal packet too) must change it: one
+// session key and prefix for two plaintexts would show their XOR.
+func (e *Encryptor) derivationInfo(path string, plain sharefs.Entry) string {
 	var info []byte
 	field := func(b []byte) {
 		info = binary.BigEndian.AppendUint32(info, uint32(len(b)))
 		info = append(info, b...)
 	}
-	field([]byte(version))
-	field([]byte(name))
-	info = binary.BigEndian.AppendUint64(info, uint64(size))
+	field([]byte(plain.Version.String()))
+	parts, _ := sharefs.Split(path) // one spelling for every server
+	field([]byte(strings.Join(parts, "/")))
+	field([]byte(plain.Name))
+	info = binary.BigEndian.AppendUint64(info, uint64(plain.Size))
 	for _, k := range e.keys {
 		field(k.Public.Fingerprint)
 	}
-	var d derivation
-	seed, err := hkdf.Key(sha256.New, e.secret, nil, streamLabel+string(info), len(d.seed))
-	if err != nil {
-		return d, fmt.Errorf("derive the message's randomness: %w", err)
-	}
-	id, err := hkdf.Key(sha256.New, e.secret, nil, idLabel+string(info), len(d.id))
-	if err != nil {
-		return d, fmt.Errorf("derive the message's identity: %w", err)
-	}
-	copy(d.seed[:], seed)
-	copy(d.id[:], id)
-	return d, nil
+	return string(info)
 }
 
-// reader is the endless stream of bytes the message's random choices
-// are read from, in a fixed order: AES-256 in counter mode over zeros.
-func (d derivation) reader() io.Reader {
-	block, err := aes.NewCipher(d.seed[:])
-	if err != nil {
-		panic(err) // a 32-byte key is always valid
+// fileID is the identity of the message of a file version.
+func (e *Encryptor) fileID(path string, plain sharefs.Entry) (fileID, error) {
+	var id fileID
+	if plain.Version.IsZero() {
+		return id, errors.New("the file's version is unknown")
 	}
-	return keystream{cipher.NewCTR(block, make([]byte, aes.BlockSize))}
+	b, err := hkdf.Key(sha256.New, e.secret, nil, idLabel+e.derivationInfo(path, plain), len(id))
+	if err != nil {
+		return id, fmt.Errorf("derive the message's identity: %w", err)
+	}
+	return fileID(b), nil
+}
+
+// randomness is the endless stream of bytes the random choices of the
+// message of a file version are read from, in a fixed order: AES-256 in
+// counter mode over zeros, keyed from the secret.
+func (e *Encryptor) randomness(path string, plain sharefs.Entry) (io.Reader, error) {
+	seed, err := hkdf.Key(sha256.New, e.secret, nil, streamLabel+e.derivationInfo(path, plain), 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive the message's randomness: %w", err)
+	}
+	block, err := aes.NewCipher(seed)
+	if err != nil {
+		return nil, err
+	}
+	return keystream{cipher.NewCTR(block, make([]byte, aes.BlockSize))}, nil
 }
 
 type keystream struct{ s cipher.Stream }

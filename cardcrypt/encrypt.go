@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ type Encryptor struct {
 	armor     bool
 	pkeskSize []int64 // exact size of each key's session key packet
 	secret    []byte  // what the View's messages derive from
+	marks     *checkpoints
 }
 
 // NewEncryptor makes an Encryptor for the keys; a key given twice is used
@@ -51,7 +53,7 @@ func NewEncryptor(keys []*Key, armor bool) (*Encryptor, error) {
 	if len(uniq) == 0 {
 		return nil, errors.New("no key to encrypt to: use --encrypt with a card or --recipient FILE")
 	}
-	e := &Encryptor{keys: uniq, armor: armor, secret: make([]byte, secretSize)}
+	e := &Encryptor{keys: uniq, armor: armor, secret: make([]byte, secretSize), marks: newCheckpoints()}
 	rand.Read(e.secret)
 	for _, k := range uniq {
 		n, err := sessionKeyPacketSize(k.Public)
@@ -224,7 +226,7 @@ type message struct {
 	seipd   *bodyWriter
 	enc     *cfbWriter
 	literal *bodyWriter
-	armor   io.WriteCloser
+	armor   *armorWriter
 }
 
 func (m *message) start(w io.Writer, key, prefix []byte, name string, size int64) error {
@@ -281,6 +283,15 @@ func (m *message) sealInPlace(p []byte, hashed bool) error {
 // encrypts (the CPU has SHA instructions). Where it does not, hashPlain
 // lets another goroutine hash each piece before sealInPlace(p, true).
 func (m *message) hashesInLoop() bool { return m.enc.sha != nil }
+
+// mdcState is the MDC hash's state, for a checkpoint, or nil.
+func (m *message) mdcState() []byte {
+	b, err := m.enc.mdc.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return b
+}
 
 // hashPlain hashes p for the MDC; see hashesInLoop.
 func (m *message) hashPlain(p []byte) { m.enc.mdc.Write(p) }

@@ -2,10 +2,12 @@ package cardcrypt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"strings"
 	"sync"
 
@@ -14,7 +16,8 @@ import (
 
 // View wraps inner so that every file appears as NAME.gpg (or NAME.asc)
 // and reads as its encryption. Plain names do not exist; folders pass
-// through. Sizes are exact; opened files are streams without Seek.
+// through. Sizes are exact. A version of a file always encrypts to the
+// same message, so opened files seek (when the inner files do).
 func (e *Encryptor) View(inner sharefs.View) sharefs.View {
 	return &view{inner: inner, e: e}
 }
@@ -95,16 +98,23 @@ func (v *view) Stat(name string) (sharefs.Entry, error) {
 	if ent.IsDir {
 		return sharefs.Entry{}, notExist(name)
 	}
-	return v.encrypted(ent), nil
+	return v.encrypted(plain, ent), nil
 }
 
-// encrypted describes the encrypted form of a file. The inode is dropped:
-// every download is a different message, so validators must not match.
-func (v *view) encrypted(ent sharefs.Entry) sharefs.Entry {
+// encrypted describes the encrypted form of the file at path. Its
+// version is the message's: it changes with the file, the keys and the
+// secret, and differs from the plain file's; unknown when the plain
+// file's is.
+func (v *view) encrypted(path string, ent sharefs.Entry) sharefs.Entry {
+	id, err := v.e.fileID(path, ent)
 	size := v.e.EncryptedSize(ent.Name, ent.Size)
 	ent.Name += v.e.Suffix()
 	ent.Size = size
-	ent.Version = sharefs.Version{}
+	if err != nil {
+		ent.Version = sharefs.Version{}
+	} else {
+		ent.Version = ent.Version.Derive(binary.BigEndian.Uint64(id[:8]))
+	}
 	return ent
 }
 
@@ -123,7 +133,7 @@ func (v *view) List(name string) ([]sharefs.Entry, error) {
 	for i, ent := range ents {
 		out[i] = ent
 		if !ent.IsDir {
-			out[i] = v.encrypted(ent)
+			out[i] = v.encrypted(path.Join(name, ent.Name), ent)
 		}
 	}
 	sharefs.Sort(out)
@@ -142,7 +152,7 @@ func (v *view) Watch(name string) *sharefs.Token {
 }
 
 // Open implements sharefs.View. The file is encrypted as it is read, in
-// the reader's goroutine; the result has no Seek.
+// the reader's goroutine; the result seeks when the inner file does.
 func (v *view) Open(name string) (sharefs.File, error) {
 	ent, err := v.Stat(name)
 	if err != nil {
@@ -164,6 +174,14 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	// it was when opened: the size the listing announced. One that
 	// shrinks cannot, and fails.
 	r := &stream{f: snapshot{io.LimitReader(f, plain.Size), f}, name: plain.Name, size: plain.Size}
+	if rs, ok := f.(io.ReadSeeker); ok && plain.Size >= 0 && !plain.Version.IsZero() {
+		s, err := v.e.openResumable(r, plainName, plain, rs)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("encrypt %s: %w", plain.Name, err)
+		}
+		return s, nil
+	}
 	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
 	if err != nil {
 		f.Close()
@@ -188,27 +206,39 @@ type stream struct {
 	out   sink
 	chunk []byte // for fill, made on first use
 	err   error  // sticky: io.EOF once the message is complete
+	pos   int64  // bytes of the file encrypted
+	res   *resume
 }
 
 // sink is where a stream's message goes: the buffer Read hands out from,
 // or during WriteTo the writer itself.
 type sink struct {
-	buf bytes.Buffer
-	to  io.Writer // set during WriteTo
-	n   int64     // bytes written to to
-	err error     // the first error of to
+	buf  bytes.Buffer
+	to   io.Writer // set during WriteTo
+	n    int64     // bytes written to to
+	err  error     // the first error of to
+	made int64     // bytes of message made, here or sealed in place
+	skip int64     // bytes still to drop: before the offset sought
 }
 
 func (k *sink) Write(p []byte) (int, error) {
+	total := len(p)
+	k.made += int64(total)
+	if k.skip > 0 {
+		drop := min(k.skip, int64(len(p)))
+		k.skip -= drop
+		p = p[drop:]
+	}
 	if k.to == nil {
-		return k.buf.Write(p)
+		k.buf.Write(p)
+		return total, nil
 	}
 	n, err := k.to.Write(p)
 	k.n += int64(n)
 	if err != nil && k.err == nil {
 		k.err = err
 	}
-	return n, err
+	return total - len(p) + n, err
 }
 
 // minSealedRead is the smallest Read that gets the file read straight
@@ -216,6 +246,7 @@ func (k *sink) Write(p []byte) (int, error) {
 const minSealedRead = 4 << 10
 
 func (s *stream) Read(p []byte) (int, error) {
+	s.settle()
 	if s.out.buf.Len() == 0 && s.err == nil && len(p) >= minSealedRead {
 		// Without SHA instructions, fill hashes on another core instead.
 		if m, ok := s.msg.(*message); ok && m.canSealInPlace() && m.hashesInLoop() {
@@ -237,6 +268,7 @@ func (s *stream) Read(p []byte) (int, error) {
 // written as it is made: no copy through Read's buffer, and writes of
 // maxWrite bytes. An error of w is returned as it is.
 func (s *stream) WriteTo(w io.Writer) (int64, error) {
+	s.settle()
 	total, err := s.out.buf.WriteTo(w)
 	if err != nil {
 		s.err = err
@@ -290,6 +322,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 	type piece struct {
 		b   []byte
 		err error
+		mdc []byte // the hash's state after b, where a checkpoint is due
 	}
 	plain := make(chan piece, nbuf)
 	sealed := make(chan []byte, nbuf)
@@ -300,6 +333,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 		written int64
 		werr    error
 	)
+	at := s.pos    // the reader's place in the file; pieces end at checkpoints
 	wg.Go(func() { // reader
 		defer close(plain)
 		for empty := 0; ; {
@@ -309,14 +343,22 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			case <-quit:
 				return
 			}
+			if s.res != nil {
+				b = b[:min(int64(len(b)), s.res.every-at%s.res.every)]
+			}
 			n, err := s.f.Read(b)
+			at += int64(n)
 			if n > 0 || err != nil {
 				empty = 0
 			} else if empty++; empty == 100 {
 				err = io.ErrNoProgress
 			}
+			var mdc []byte
+			if s.res != nil && hashStage && at%s.res.every == 0 {
+				mdc = []byte{} // the hasher records the state
+			}
 			select {
-			case plain <- piece{b[:n], err}:
+			case plain <- piece{b[:n], err, mdc}:
 			case <-quit:
 				return
 			}
@@ -333,6 +375,9 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			defer close(hashed)
 			for p := range plain {
 				m.hashPlain(p.b)
+				if p.mdc != nil {
+					p.mdc = m.mdcState()
+				}
 				hashed <- p // room for every chunk: never blocks
 			}
 		})
@@ -370,6 +415,12 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			if err := m.sealInPlace(p.b, hashStage); err != nil {
 				s.err = fmt.Errorf("encrypt %s: %w", s.name, err)
 				continue
+			}
+			s.out.made += int64(len(p.b))
+			if hashStage && len(p.mdc) == 0 {
+				s.pos += int64(len(p.b)) // the message's hash is ahead: no checkpoint
+			} else {
+				s.advance(len(p.b), p.mdc)
 			}
 			sealed <- p.b
 		} else {
@@ -411,12 +462,14 @@ var (
 // the stream's own, no copy. At the end of the file the rest of the
 // message goes to out, for the next Read.
 func (s *stream) readSealed(m *message, p []byte) int {
-	n, err := s.f.Read(p)
+	n, err := s.f.Read(p[:s.room(len(p))])
 	if n > 0 {
 		if serr := m.sealInPlace(p[:n], false); serr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, serr)
 			return 0
 		}
+		s.out.made += int64(n)
+		s.advance(n, nil)
 	}
 	switch {
 	case err == io.EOF:
@@ -438,12 +491,13 @@ func (s *stream) fill() {
 		// end in one read): many downloads of small files stay small.
 		s.chunk = make([]byte, min(max(s.size+1, 512), streamChunk))
 	}
-	n, err := s.f.Read(s.chunk)
+	n, err := s.f.Read(s.chunk[:s.room(len(s.chunk))])
 	if n > 0 {
 		if _, werr := s.msg.Write(s.chunk[:n]); werr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
 			return
 		}
+		s.advance(n, nil)
 	}
 	switch {
 	case err == io.EOF:
