@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/share/internal/cardtest"
+	"example.com/share/internal/testutil"
+)
+
+// resumeFixture is share --recipient serving a folder with one file of
+// random bytes, its configuration folder (the download secret) kept for
+// restarts, and the whole message downloaded once.
+type resumeFixture struct {
+	g      *cardtest.GnuPG
+	key    string // the recipient's public key file
+	dir    string // the shared folder
+	config string // XDG_CONFIG_HOME and HOME of share
+	plain  []byte
+	r      *running
+	whole  []byte // the message, downloaded once with a plain GET
+	etag   string
+}
+
+const resumeName = "big.bin"
+
+func newResumeFixture(t *testing.T, size int) *resumeFixture {
+	t.Helper()
+	fx := &resumeFixture{g: cardtest.NewGnuPG(t, false), dir: t.TempDir(), config: t.TempDir()}
+	fx.key = fx.g.GenerateSoftware("resume@example.org", "ed25519", "cv25519")
+	fx.plain = make([]byte, size)
+	rand.Read(fx.plain)
+	if err := os.WriteFile(filepath.Join(fx.dir, resumeName), fx.plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fx.start(t)
+	resp, body := httpGet(t, fx.url(), nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Accept-Ranges") != "bytes" {
+		t.Fatalf("GET: %d, Accept-Ranges %q", resp.StatusCode, resp.Header.Get("Accept-Ranges"))
+	}
+	fx.whole, fx.etag = body, resp.Header.Get("ETag")
+	if !strings.HasPrefix(fx.etag, `"`) {
+		t.Fatalf("ETag %q, want a strong one", fx.etag)
+	}
+	expectDecrypts(t, fx.g, fx.whole, fx.plain)
+	return fx
+}
+
+// start (re)starts share on the folder with the same configuration folder.
+func (fx *resumeFixture) start(t *testing.T) {
+	t.Helper()
+	env := []string{"XDG_CONFIG_HOME=" + fx.config, "HOME=" + fx.config}
+	args := append([]string{"--recipient", fx.key}, loopbackArgs...)
+	fx.r = startShare(t, env, append(args, fx.dir)...)
+}
+
+func (fx *resumeFixture) url() string { return fx.r.url + resumeName + ".gpg" }
+
+// ftpURL is the FTP server's address without the trailing slash.
+func (fx *resumeFixture) ftpURL() string { return strings.TrimSuffix(fx.r.ftp, "/") }
+
+// httpGet sends GET with the headers and returns the response and body.
+func httpGet(t *testing.T, url string, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// runTool runs a client in dir, bounded in time, and returns its output;
+// failure fails the test unless ok allows the exit code.
+func runTool(t *testing.T, dir string, ok func(code int) bool, name string, args ...string) string {
+	t.Helper()
+	testutil.NeedTool(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil && (ok == nil || !ok(cmd.ProcessState.ExitCode())) {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// expectWhole checks that a client's file is the message, byte for byte.
+func (fx *resumeFixture) expectWhole(t *testing.T, who, path string) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, fx.whole) {
+		t.Fatalf("%s: %d bytes that differ from the %d-byte message", who, len(got), len(fx.whole))
+	}
+}
+
+// TestEncryptedDownloadsResume: real HTTP and FTP clients resume and
+// split an encrypted download; every result is the one message, which
+// GnuPG decrypts to the file.
+func TestEncryptedDownloadsResume(t *testing.T) {
+	fx := newResumeFixture(t, 12<<20+777)
+	half := fx.whole[:len(fx.whole)/2]
+
+	t.Run("curl cut then -C -", func(t *testing.T) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		// Cut by time at a slow rate: exit 28.
+		runTool(t, dir, func(c int) bool { return c == 28 }, "curl", "-sS", "--limit-rate", "4M", "--max-time", "1", "-o", out, fx.url())
+		if info, err := os.Stat(out); err != nil || info.Size() == 0 || info.Size() >= int64(len(fx.whole)) {
+			t.Fatalf("the cut download left %v, %v", info, err)
+		}
+		runTool(t, dir, nil, "curl", "-sS", "--fail", "-C", "-", "-o", out, fx.url())
+		fx.expectWhole(t, "curl -C -", out)
+	})
+	t.Run("wget -c", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, resumeName+".gpg"), half, 0o644)
+		runTool(t, dir, nil, "wget", "-q", "-c", fx.url())
+		fx.expectWhole(t, "wget -c", filepath.Join(dir, resumeName+".gpg"))
+	})
+	t.Run("aria2c -x 4 -s 4", func(t *testing.T) {
+		dir := t.TempDir()
+		runTool(t, dir, nil, "aria2c", "-q", "-x", "4", "-s", "4", "-k", "1M", "--allow-overwrite=true", "-d", dir, "-o", "out", fx.url())
+		fx.expectWhole(t, "aria2c", filepath.Join(dir, "out"))
+	})
+	t.Run("lftp get -c", func(t *testing.T) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		os.WriteFile(out, half, 0o644)
+		runTool(t, dir, nil, "lftp", "-c", "set net:max-retries 1; open "+fx.ftpURL()+"; get -c "+resumeName+".gpg -o "+out)
+		fx.expectWhole(t, "lftp get -c", out)
+	})
+	t.Run("lftp pget -n 4", func(t *testing.T) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		runTool(t, dir, nil, "lftp", "-c", "set net:max-retries 1; set pget:min-chunk-size 1M; open "+fx.ftpURL()+"; pget -n 4 "+resumeName+".gpg -o "+out)
+		fx.expectWhole(t, "lftp pget", out)
+	})
+	t.Run("ftplib rest", func(t *testing.T) {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out")
+		os.WriteFile(out, half, 0o644)
+		script := fmt.Sprintf(`
+import ftplib, sys
+f = open(%q, "ab")
+c = ftplib.FTP()
+c.connect("127.0.0.1", %s, timeout=60)
+c.login()
+c.retrbinary("RETR %s.gpg", f.write, rest=%d)
+c.quit()
+`, out, portOf(t, fx.r.ftp), resumeName, len(half))
+		runTool(t, dir, nil, "python3", "-c", script)
+		fx.expectWhole(t, "ftplib rest", out)
+	})
+	t.Run("multiple ranges", func(t *testing.T) {
+		ranges := [][2]int{{0, 99}, {5 << 20, 5<<20 + 4096}, {len(fx.whole) - 10, len(fx.whole) - 1}}
+		var spec []string
+		for _, r := range ranges {
+			spec = append(spec, fmt.Sprintf("%d-%d", r[0], r[1]))
+		}
+		resp, body := httpGet(t, fx.url(), map[string]string{"Range": "bytes=" + strings.Join(spec, ",")})
+		_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		if resp.StatusCode != http.StatusPartialContent || err != nil {
+			t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for i, r := range ranges {
+			part, err := mr.NextPart()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(part)
+			if !bytes.Equal(got, fx.whole[r[0]:r[1]+1]) {
+				t.Errorf("part %d (%s) differs from the message", i, part.Header.Get("Content-Range"))
+			}
+		}
+	})
+	t.Run("HEAD and 416", func(t *testing.T) {
+		resp, err := http.Head(fx.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ContentLength != int64(len(fx.whole)) || resp.Header.Get("ETag") != fx.etag || resp.Header.Get("Accept-Ranges") != "bytes" {
+			t.Errorf("HEAD: %d bytes, ETag %q, Accept-Ranges %q", resp.ContentLength, resp.Header.Get("ETag"), resp.Header.Get("Accept-Ranges"))
+		}
+		resp, _ = httpGet(t, fx.url(), map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(fx.whole))})
+		if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+			t.Errorf("range past the end: %d", resp.StatusCode)
+		}
+	})
+	t.Run("changed file: new ETag, If-Range sends it whole", func(t *testing.T) {
+		rng := map[string]string{"Range": "bytes=100-199", "If-Range": fx.etag}
+		if resp, body := httpGet(t, fx.url(), rng); resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, fx.whole[100:200]) {
+			t.Fatalf("If-Range with the current ETag: %d", resp.StatusCode)
+		}
+		changed := append(bytes.Clone(fx.plain[:1000]), "changed"...)
+		if err := os.WriteFile(filepath.Join(fx.dir, resumeName), changed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := httpGet(t, fx.url(), rng)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == fx.etag {
+			t.Fatalf("If-Range after a change: %d, ETag %q (was %q)", resp.StatusCode, resp.Header.Get("ETag"), fx.etag)
+		}
+		expectDecrypts(t, fx.g, body, changed)
+	})
+}
+
+// portOf is the port of a URL like ftp://127.0.0.1:2121/.
+func portOf(t *testing.T, u string) string {
+	t.Helper()
+	i := strings.LastIndex(u, ":")
+	port := strings.TrimSuffix(u[i+1:], "/")
+	if _, err := strconv.Atoi(port); err != nil {
+		t.Fatalf("no port in %q", u)
+	}
+	return port
+}
