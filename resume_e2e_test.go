@@ -132,11 +132,7 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 	t.Run("curl cut then -C -", func(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "out")
-		// Cut by time at a slow rate: exit 28.
-		runTool(t, dir, func(c int) bool { return c == 28 }, "curl", "-sS", "--limit-rate", "4M", "--max-time", "1", "-o", out, fx.url())
-		if info, err := os.Stat(out); err != nil || info.Size() == 0 || info.Size() >= int64(len(fx.whole)) {
-			t.Fatalf("the cut download left %v, %v", info, err)
-		}
+		curlCut(t, out, fx.url())
 		runTool(t, dir, nil, "curl", "-sS", "--fail", "-C", "-", "-o", out, fx.url())
 		fx.expectWhole(t, "curl -C -", out)
 	})
@@ -243,4 +239,172 @@ func portOf(t *testing.T, u string) string {
 		t.Fatalf("no port in %q", u)
 	}
 	return port
+}
+
+// TestEncryptedDownloadResumesAfterRestart: a download cut before share
+// restarts resumes after it, over HTTP and FTP, to the same message.
+func TestEncryptedDownloadResumesAfterRestart(t *testing.T) {
+	fx := newResumeFixture(t, 6<<20+5)
+	cut := len(fx.whole)/3 + 7
+	resp, first := httpGet(t, fx.url(), map[string]string{"Range": fmt.Sprintf("bytes=0-%d", cut-1)})
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(first, fx.whole[:cut]) {
+		t.Fatalf("first part: %d, %d bytes", resp.StatusCode, len(first))
+	}
+	info, err := os.Stat(filepath.Join(fx.config, "share", "download-secret"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("download secret: %v, %v", info, err)
+	}
+	if code := fx.r.stop(t, os.Interrupt); code != 0 {
+		t.Fatalf("share exited %d", code)
+	}
+	fx.start(t)
+
+	resp, rest := httpGet(t, fx.url(), map[string]string{"Range": fmt.Sprintf("bytes=%d-", cut), "If-Range": fx.etag})
+	if resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("HTTP resume after the restart: %d, ETag %q was %q", resp.StatusCode, resp.Header.Get("ETag"), fx.etag)
+	}
+	expectDecrypts(t, fx.g, append(bytes.Clone(first), rest...), fx.plain)
+
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	os.WriteFile(out, first, 0o644)
+	script := fmt.Sprintf(`
+import ftplib
+f = open(%q, "ab")
+c = ftplib.FTP()
+c.connect("127.0.0.1", %s, timeout=60)
+c.login()
+c.retrbinary("RETR %s.gpg", f.write, rest=%d)
+c.quit()
+`, out, portOf(t, fx.r.ftp), resumeName, cut)
+	runTool(t, dir, nil, "python3", "-c", script)
+	fx.expectWhole(t, "FTP resume after the restart", out)
+	got, _ := os.ReadFile(out)
+	expectDecrypts(t, fx.g, got, fx.plain)
+}
+
+// TestRangesOfALargeEncryptedFile: ranges at random offsets of a 1 GiB
+// sparse file, asked before anything of it was encrypted, are the bytes
+// of one whole download made afterwards.
+func TestRangesOfALargeEncryptedFile(t *testing.T) {
+	g := cardtest.NewGnuPG(t, false)
+	key := g.GenerateSoftware("large@example.org", "ed25519", "cv25519")
+	dir, config := t.TempDir(), t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "large.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("some data in the middle"), 600<<20)
+	f.Close()
+	env := []string{"XDG_CONFIG_HOME=" + config, "HOME=" + config}
+	r := startShare(t, env, append(append([]string{"--recipient", key}, loopbackArgs...), dir)...)
+	url := r.url + "large.img.gpg"
+
+	const span = 64 << 10
+	offsets := []int64{900 << 20, 3, 1<<30 - 100}
+	for range 2 {
+		var b [8]byte
+		rand.Read(b[:])
+		offsets = append(offsets, int64(b[0])<<22|int64(b[1])<<14|int64(b[2])) // below 1 GiB
+	}
+	parts := map[int64][]byte{}
+	for _, off := range offsets {
+		resp, body := httpGet(t, url, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", off, off+span-1)})
+		if resp.StatusCode != http.StatusPartialContent || len(body) == 0 {
+			t.Fatalf("range at %d: %d, %d bytes", off, resp.StatusCode, len(body))
+		}
+		parts[off] = body
+	}
+
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var pos int64
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := resp.Body.Read(buf)
+		for off, want := range parts {
+			// Keep the bytes of this read that fall in a part.
+			lo, hi := max(off, pos), min(off+int64(len(want)), pos+int64(n))
+			if lo < hi && !bytes.Equal(buf[lo-pos:hi-pos], want[lo-off:hi-off]) {
+				t.Fatalf("the range at %d differs from the whole download at %d", off, lo)
+			}
+		}
+		pos += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pos != resp.ContentLength {
+		t.Fatalf("whole download %d bytes, Content-Length %d", pos, resp.ContentLength)
+	}
+}
+
+// TestResumedDownloadDecryptsThroughTheCard: share --encrypt with the
+// virtual card's RSA key (the session key packet share makes itself); a
+// curl download cut and resumed, and an lftp one resumed over FTP,
+// decrypt through the card to the file.
+func TestResumedDownloadDecryptsThroughTheCard(t *testing.T) {
+	cardtest.Start(t)
+	owner := cardtest.NewGnuPG(t, true)
+	owner.GenerateOnCard(cardtest.RSA, "owner@example.org")
+	dir, config := t.TempDir(), t.TempDir()
+	plain := make([]byte, 8<<20)
+	rand.Read(plain)
+	os.WriteFile(filepath.Join(dir, "card.bin"), plain, 0o644)
+	env := []string{"XDG_CONFIG_HOME=" + config, "HOME=" + config}
+	r := startShare(t, env, append(append([]string{"--encrypt"}, loopbackArgs...), dir)...)
+
+	work := t.TempDir()
+	out := filepath.Join(work, "http")
+	curlCut(t, out, r.url+"card.bin.gpg")
+	runTool(t, work, nil, "curl", "-sS", "--fail", "-C", "-", "-o", out, r.url+"card.bin.gpg")
+	msg, _ := os.ReadFile(out)
+	expectDecrypts(t, owner, msg, plain)
+
+	ftpOut := filepath.Join(work, "ftp")
+	os.WriteFile(ftpOut, msg[:len(msg)/2], 0o644)
+	runTool(t, work, nil, "lftp", "-c", "set net:max-retries 1; open "+strings.TrimSuffix(r.ftp, "/")+"; get -c card.bin.gpg -o "+ftpOut)
+	if got, _ := os.ReadFile(ftpOut); !bytes.Equal(got, msg) {
+		t.Fatal("lftp get -c gave other bytes than the HTTP download")
+	}
+}
+
+// curlCut starts curl downloading url to out, slowly, and kills it once
+// part of the file has come.
+func curlCut(t *testing.T, out, url string) {
+	t.Helper()
+	testutil.NeedTool(t, "curl")
+	cmd := exec.Command("curl", "-sS", "--limit-rate", "200K", "-o", out, url)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if info, err := os.Stat(out); err == nil && info.Size() >= 100<<10 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("curl ended before it was cut: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-done
+			t.Fatal("curl received nothing in 30 s")
+		}
+	}
+	cmd.Process.Kill()
+	<-done
 }
