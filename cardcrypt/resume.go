@@ -66,6 +66,9 @@ func (s *seekStream) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
+// Size is the size of the whole message.
+func (s *seekStream) Size() int64 { return s.res.total }
+
 // offset is where the next Read starts.
 func (s *stream) offset() int64 {
 	if s.res.pending {
