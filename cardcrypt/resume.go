@@ -115,9 +115,25 @@ func (s *stream) settle() {
 		s.err = err
 		return
 	}
+	s.skipFast()
 	for s.out.skip > 0 && s.err == nil {
 		s.fill()
 	}
+}
+
+// pipeSkip is the least skip worth the pipeline (a variable for tests).
+var pipeSkip int64 = 1 << 20
+
+// skipFast drops most of a long skip through the pipeline, where the
+// message's bytes are the file's, one for one.
+func (s *stream) skipFast() {
+	m, ok := s.msg.(*message)
+	if !ok || !m.canSealInPlace() || s.out.skip < pipeSkip {
+		return
+	}
+	from := s.pos
+	s.pipe(m, io.Discard, min(s.pos+s.out.skip, s.size))
+	s.out.skip -= s.pos - from
 }
 
 func (s *stream) e() *Encryptor { return s.res.e }

@@ -104,20 +104,22 @@ func (fx *seekFixture) read(t *testing.T, off, n int64) []byte {
 // armored, with definite and partial lengths, with and without the SHA
 // instructions.
 func TestSeekMatchesTheWholeMessage(t *testing.T) {
-	oldEvery, oldDef, oldStitched := minMarkEvery, maxDefinite, useStitched
-	t.Cleanup(func() { minMarkEvery, maxDefinite, useStitched = oldEvery, oldDef, oldStitched })
+	oldEvery, oldDef, oldStitched, oldSkip := minMarkEvery, maxDefinite, useStitched, pipeSkip
+	t.Cleanup(func() { minMarkEvery, maxDefinite, useStitched, pipeSkip = oldEvery, oldDef, oldStitched, oldSkip })
 	minMarkEvery = markAlignment
 	secret := bytes.Repeat([]byte{7}, secretSize)
 	keys := []*Key{testKey(t, false), testKey(t, true)}
 	cases := []struct {
-		name               string
-		armor, partial, hw bool
+		name                         string
+		armor, partial, hw, fastSkip bool
 	}{
-		{"binary", false, false, true},
-		{"armor", true, false, true},
-		{"partial", false, true, true},
-		{"partial armor", true, true, true},
-		{"no SHA instructions", false, false, false},
+		{"binary", false, false, true, false},
+		{"binary, skips piped", false, false, true, true},
+		{"armor", true, false, true, true},
+		{"partial", false, true, true, true},
+		{"partial armor", true, true, true, false},
+		{"no SHA instructions", false, false, false, false},
+		{"no SHA instructions, skips piped", false, false, false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,6 +128,10 @@ func TestSeekMatchesTheWholeMessage(t *testing.T) {
 				maxDefinite = 100_000
 			}
 			useStitched = oldStitched && c.hw
+			pipeSkip = oldSkip
+			if c.fastSkip {
+				pipeSkip = 4096
+			}
 			fx := newSeekFixture(t, keys, c.armor, 1<<20+12345, secret)
 			ent, err := fx.v.Stat("f" + fx.e.Suffix())
 			if err != nil {

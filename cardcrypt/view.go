@@ -276,7 +276,7 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	}
 	s.out.to, s.out.n, s.out.err = w, 0, nil
 	if m, ok := s.msg.(*message); ok && s.err == nil && m.canSealInPlace() {
-		s.pipe(m, w)
+		s.pipe(m, w, -1)
 	}
 	for s.err == nil {
 		s.fill()
@@ -304,8 +304,10 @@ const pipeBuffers = 3
 // fourth goroutine has hashed it), another writes it to w, and the chunk
 // goes back to be read into again. The plaintext is copied once,
 // from the file, and the ciphertext once, to the connection. pipe ends
-// with s.err set; the message's end (the MDC) is left to fill.
-func (s *stream) pipe(m *message, w io.Writer) {
+// with s.err set; the message's end (the MDC) is left to fill. With stop
+// of 0 or more it ends instead, with s.err nil, once the file is
+// through up to that offset.
+func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 	hashStage := !m.hashesInLoop()
 	nbuf := pipeBuffers
 	if hashStage {
@@ -345,6 +347,16 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			}
 			if s.res != nil {
 				b = b[:min(int64(len(b)), s.res.every-at%s.res.every)]
+			}
+			if stop >= 0 && at >= stop {
+				select {
+				case plain <- piece{b[:0], errStopped, nil}:
+				case <-quit:
+				}
+				return
+			}
+			if stop >= 0 {
+				b = b[:min(int64(len(b)), stop-at)]
 			}
 			n, err := s.f.Read(b)
 			at += int64(n)
@@ -429,6 +441,8 @@ func (s *stream) pipe(m *message, w io.Writer) {
 		switch {
 		case p.err == io.EOF:
 			s.err = errPiped
+		case p.err == errStopped:
+			s.err = errStopped
 		case p.err != nil:
 			s.err = fmt.Errorf("read %s: %w", s.name, p.err)
 		}
@@ -440,6 +454,10 @@ func (s *stream) pipe(m *message, w io.Writer) {
 	if werr != nil {
 		s.out.err = werr
 		s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
+		return
+	}
+	if s.err == errStopped {
+		s.err = nil
 		return
 	}
 	if s.err == errPiped {
@@ -455,6 +473,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 
 var (
 	errPiped       = errors.New("the whole file went through the pipe")
+	errStopped     = errors.New("the pipe reached where it was to stop")
 	errWriteFailed = errors.New("write failed")
 )
 
