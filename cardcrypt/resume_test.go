@@ -2,10 +2,12 @@ package cardcrypt
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,5 +212,44 @@ func TestSameSecretSameMessage(t *testing.T) {
 	os.WriteFile(filepath.Join(a.dir, "f"), []byte("changed"), 0o644)
 	if before == tag(a) {
 		t.Error("a changed file kept its identity")
+	}
+}
+
+// TestConcurrentRanges reads ranges of one file from several goroutines
+// at once, on an Encryptor that has no checkpoints yet, so catch-ups and
+// checkpoints race; every range is the bytes of the whole message.
+func TestConcurrentRanges(t *testing.T) {
+	old := minMarkEvery
+	t.Cleanup(func() { minMarkEvery = old })
+	minMarkEvery = markAlignment
+	secret := bytes.Repeat([]byte{3}, secretSize)
+	key := testKey(t, false)
+	fx := newSeekFixture(t, []*Key{key}, false, 3<<20, secret)
+	fresh := newSeekFixture(t, []*Key{key}, false, 0, secret) // for its Encryptor
+	inner, err := sharefs.New(fx.dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	cold := &seekFixture{v: fresh.e.View(inner), e: fresh.e}
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for g := range 6 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 5 {
+				off := rng.Int64N(int64(len(fx.whole)))
+				n := rng.Int64N(100_000)
+				got := cold.read(t, off, n)
+				if !bytes.Equal(got, fx.whole[off:min(off+n, int64(len(fx.whole)))]) {
+					errs <- fmt.Sprintf("range %d+%d differs", off, n)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
