@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"sync"
@@ -169,6 +170,17 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	f, err := v.inner.Open(plainName)
 	if err != nil {
 		return nil, err
+	}
+	if osf, ok := f.(*os.File); ok {
+		// The message is made from the version opened, not the one
+		// described a moment before: its key must fit its bytes.
+		opened, err := sharefs.Describe(osf)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		opened.Name = plain.Name
+		plain = opened
 	}
 	// A file that grows while it is sent (a log being written) goes out as
 	// it was when opened: the size the listing announced. One that
