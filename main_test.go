@@ -81,8 +81,7 @@ var (
 // shareEnv is the environment of a share the test starts: its own
 // configuration folder (the download secret), unless env names one.
 func shareEnv(t *testing.T, env []string) []string {
-	config := t.TempDir()
-	return append(append(os.Environ(), "XDG_CONFIG_HOME="+config, "HOME="+config), env...)
+	return append(append(os.Environ(), configEnv(t.TempDir())...), env...)
 }
 
 // startShare starts share with args and waits for its banner.

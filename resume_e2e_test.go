@@ -62,7 +62,7 @@ func newResumeFixture(t *testing.T, size int) *resumeFixture {
 // start (re)starts share on the folder with the same configuration folder.
 func (fx *resumeFixture) start(t *testing.T) {
 	t.Helper()
-	env := []string{"XDG_CONFIG_HOME=" + fx.config, "HOME=" + fx.config}
+	env := configEnv(fx.config)
 	args := append([]string{"--recipient", fx.key}, loopbackArgs...)
 	fx.r = startShare(t, env, append(args, fx.dir)...)
 }
@@ -299,7 +299,7 @@ func TestRangesOfALargeEncryptedFile(t *testing.T) {
 	}
 	f.WriteAt([]byte("some data in the middle"), 600<<20)
 	f.Close()
-	env := []string{"XDG_CONFIG_HOME=" + config, "HOME=" + config}
+	env := configEnv(config)
 	r := startShare(t, env, append(append([]string{"--recipient", key}, loopbackArgs...), dir)...)
 	url := r.url + "large.img.gpg"
 
@@ -360,7 +360,7 @@ func TestResumedDownloadDecryptsThroughTheCard(t *testing.T) {
 	plain := make([]byte, 8<<20)
 	rand.Read(plain)
 	os.WriteFile(filepath.Join(dir, "card.bin"), plain, 0o644)
-	env := []string{"XDG_CONFIG_HOME=" + config, "HOME=" + config}
+	env := configEnv(config)
 	r := startShare(t, env, append(append([]string{"--encrypt"}, loopbackArgs...), dir)...)
 
 	work := t.TempDir()
