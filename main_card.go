@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"example.com/share/cardcrypt"
+	"example.com/share/internal/config"
 	"example.com/share/sharefs"
 )
 
@@ -71,6 +72,15 @@ func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharef
 	if err != nil {
 		return nil, err
 	}
+	dir, err := config.Dir()
+	if err != nil {
+		return nil, err
+	}
+	secret, err := cardcrypt.LoadSecret(dir)
+	if err != nil {
+		return nil, err
+	}
+	enc.UseSecret(secret)
 	for _, k := range enc.Keys() {
 		logger.Info("encrypting every download", "key", k.Fingerprint(), "from", k.Source)
 	}

@@ -33,7 +33,7 @@ func runShare(t *testing.T, env []string, args ...string) (code int, stdout, std
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, testutil.BuildShare(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = shareEnv(t, env)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -78,11 +78,17 @@ var (
 	ftpURL  = regexp.MustCompile(`FTP\s+(ftp://\S+)`)
 )
 
+// shareEnv is the environment of a share the test starts: its own
+// configuration folder (the download secret), unless env names one.
+func shareEnv(t *testing.T, env []string) []string {
+	return append(append(os.Environ(), configEnv(t.TempDir())...), env...)
+}
+
 // startShare starts share with args and waits for its banner.
 func startShare(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	cmd := exec.Command(testutil.BuildShare(t), args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = shareEnv(t, env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

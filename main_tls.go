@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"example.com/share/internal/config"
 	"example.com/share/internal/hostnames"
 	"example.com/share/internal/tlscert"
 )
@@ -73,7 +74,7 @@ func loadCert(c *cli.Context, certFile, keyFile string) (tls.Certificate, error)
 	if certFile != "" {
 		return tlscert.Load(certFile, keyFile)
 	}
-	dir, err := tlscert.Dir()
+	dir, err := config.Dir()
 	if err != nil {
 		return tls.Certificate{}, err
 	}

@@ -17,6 +17,10 @@
 // BenchmarkTLS compares HTTPS (--tls) with HTTP in one run over the same
 // files (4 KiB rate, 512 MiB download); it needs no nginx.
 //
+// BenchmarkEncryptedDownload compares an encrypted download with gpg, and
+// BenchmarkEncryptedRange times the first byte of a range far into an
+// encrypted file, the first time and once checkpoints exist.
+//
 // They build share from the module root once per test binary, or use the
 // binary named by SHARE_BIN. CI compiles them (go test ./... runs no
 // benchmark); nothing here asserts a speed.

@@ -114,6 +114,27 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 	}
 	b.Cleanup(func() { os.RemoveAll(tmp) })
 
+	keyFile, gpgEnv := encMakeKey(b, gpg, tmp)
+	fx := &encFixtures{gpgEnv: gpgEnv}
+
+	dir := filepath.Join(tmp, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	fx.plain = filepath.Join(dir, "plain.bin")
+	if err := encWriteRandom(fx.plain, encSize); err != nil {
+		b.Fatal(err)
+	}
+
+	bin := testutil.BuildShare(b)
+	fx.base, fx.pid = encStartShare(b, bin, keyFile, dir, tmp)
+	return fx
+}
+
+// encMakeKey makes a throwaway GnuPG home (removed at the end) with a
+// cv25519 key for encUID, and exports the key to a file in tmp.
+func encMakeKey(b *testing.B, gpg, tmp string) (keyFile string, gpgEnv []string) {
+	b.Helper()
 	// GnuPG's agent socket path is limited in length: a short home in /tmp.
 	home, err := os.MkdirTemp("", "gpg")
 	if err != nil {
@@ -122,16 +143,16 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 	if err := os.Chmod(home, 0o700); err != nil {
 		b.Fatal(err)
 	}
-	fx := &encFixtures{gpgEnv: append(os.Environ(), "GNUPGHOME="+home, "LC_ALL=C")}
+	gpgEnv = append(os.Environ(), "GNUPGHOME="+home, "LC_ALL=C")
 	b.Cleanup(func() {
 		kill := exec.Command("gpgconf", "--kill", "all")
-		kill.Env = fx.gpgEnv
+		kill.Env = gpgEnv
 		kill.Run()
 		os.RemoveAll(home)
 	})
 	gpgRun := func(args ...string) []byte {
 		cmd := exec.Command(gpg, append([]string{"--batch", "--no-tty", "--passphrase", "", "--pinentry-mode", "loopback"}, args...)...)
-		cmd.Env = fx.gpgEnv
+		cmd.Env = gpgEnv
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -152,23 +173,11 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 		b.Fatal("no fingerprint for the benchmark key")
 	}
 	gpgRun("--quick-add-key", fpr, "cv25519", "encr", "never")
-	keyFile := filepath.Join(tmp, "key.asc")
+	keyFile = filepath.Join(tmp, "key.asc")
 	if err := os.WriteFile(keyFile, gpgRun("--armor", "--export", encUID), 0o600); err != nil {
 		b.Fatal(err)
 	}
-
-	dir := filepath.Join(tmp, "data")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	fx.plain = filepath.Join(dir, "plain.bin")
-	if err := encWriteRandom(fx.plain, encSize); err != nil {
-		b.Fatal(err)
-	}
-
-	bin := testutil.BuildShare(b)
-	fx.base, fx.pid = encStartShare(b, bin, keyFile, dir, tmp)
-	return fx
+	return keyFile, gpgEnv
 }
 
 func encWriteRandom(name string, size int) error {
@@ -213,6 +222,8 @@ func benchShare(b *testing.B, bin, logPath string, args ...string) (string, int)
 	defer logf.Close()
 	cmd := exec.Command(bin, append([]string{"--no-ftp", "--quiet", "--http", addr}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own configuration folder: the download secret of --recipient.
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Dir(logPath))
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

@@ -36,12 +36,17 @@ func newArmorWriter(w io.Writer) (*armorWriter, error) {
 	if _, err := io.WriteString(w, armorBegin); err != nil {
 		return nil, err
 	}
+	return newArmorState(w, crc24Init), nil
+}
+
+// newArmorState is an armorWriter past its first line, with checksum crc.
+func newArmorState(w io.Writer, crc uint32) *armorWriter {
 	return &armorWriter{
 		w:   w,
-		crc: crc24Init,
+		crc: crc,
 		in:  make([]byte, 0, lineBytes*batchLines),
 		out: make([]byte, 0, (lineBytes/3*4+1)*batchLines),
-	}, nil
+	}
 }
 
 func (a *armorWriter) Write(p []byte) (int, error) {

@@ -131,7 +131,7 @@ func TestCFBWriterHashes(t *testing.T) {
 		key := make([]byte, 32)
 		rand.Read(key)
 		var out bytes.Buffer
-		c, err := newCFBWriter(&out, key)
+		c, err := newCFBWriter(&out, key, key[:16])
 		if err != nil {
 			t.Fatal(err)
 		}

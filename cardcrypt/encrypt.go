@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,8 @@ type Encryptor struct {
 	keys      []*Key
 	armor     bool
 	pkeskSize []int64 // exact size of each key's session key packet
+	secret    []byte  // what the View's messages derive from
+	marks     *checkpoints
 }
 
 // NewEncryptor makes an Encryptor for the keys; a key given twice is used
@@ -50,7 +53,8 @@ func NewEncryptor(keys []*Key, armor bool) (*Encryptor, error) {
 	if len(uniq) == 0 {
 		return nil, errors.New("no key to encrypt to: use --encrypt with a card or --recipient FILE")
 	}
-	e := &Encryptor{keys: uniq, armor: armor}
+	e := &Encryptor{keys: uniq, armor: armor, secret: make([]byte, secretSize), marks: newCheckpoints()}
+	rand.Read(e.secret)
 	for _, k := range uniq {
 		n, err := sessionKeyPacketSize(k.Public)
 		if err != nil {
@@ -60,6 +64,11 @@ func NewEncryptor(keys []*Key, armor bool) (*Encryptor, error) {
 	}
 	return e, nil
 }
+
+// UseSecret sets the secret the View's messages derive from (see
+// LoadSecret); until then a secret of this process's own is used, so
+// downloads resume only until it ends. Call it before serving.
+func (e *Encryptor) UseSecret(secret []byte) { e.secret = secret }
 
 // Keys returns the keys the Encryptor encrypts to.
 func (e *Encryptor) Keys() []*Key { return slices.Clone(e.keys) }
@@ -141,6 +150,17 @@ func seipdBodySize(name string, size int64) int64 {
 // file's bytes to the result, then Close it to finish the message; Close
 // fails if the byte count differs from size.
 func (e *Encryptor) EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, error) {
+	m, err := e.encrypt(w, name, size, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// encrypt starts a message whose random choices are read from rnd, in a
+// fixed order: the session key, the CFB prefix, then what each session
+// key packet needs.
+func (e *Encryptor) encrypt(w io.Writer, name string, size int64, rnd io.Reader) (*message, error) {
 	m := &message{}
 	if e.armor {
 		aw, err := newArmorWriter(w)
@@ -150,13 +170,17 @@ func (e *Encryptor) EncryptTo(w io.Writer, name string, size int64) (io.WriteClo
 		m.armor, w = aw, aw
 	}
 	key := make([]byte, sessionKeySize)
-	if _, err := rand.Read(key); err != nil {
+	prefix := make([]byte, aes.BlockSize)
+	if _, err := io.ReadFull(rnd, key); err != nil {
 		return nil, fmt.Errorf("make a session key: %w", err)
 	}
-	if err := e.writeSessionKeys(w, key); err != nil {
+	if _, err := io.ReadFull(rnd, prefix); err != nil {
+		return nil, fmt.Errorf("make a session key: %w", err)
+	}
+	if err := e.writeSessionKeys(w, key, rnd); err != nil {
 		return nil, err
 	}
-	if err := m.start(w, key, name, size); err != nil {
+	if err := m.start(w, key, prefix, name, size); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -164,15 +188,25 @@ func (e *Encryptor) EncryptTo(w io.Writer, name string, size int64) (io.WriteClo
 
 // writeSessionKeys writes one session key packet per key, each of the
 // size EncryptedSize counted on.
-func (e *Encryptor) writeSessionKeys(w io.Writer, key []byte) error {
+func (e *Encryptor) writeSessionKeys(w io.Writer, key []byte, rnd io.Reader) error {
 	var buf bytes.Buffer
+	config := &packet.Config{Rand: rnd}
 	for i, k := range e.keys {
 		for attempt := 0; ; attempt++ {
 			if attempt == maxKeyAttempts {
 				return fmt.Errorf("session key packet for %s keeps coming out %d bytes, not %d", k.Fingerprint(), buf.Len(), e.pkeskSize[i])
 			}
 			buf.Reset()
-			err := packet.SerializeEncryptedKey(&buf, k.Public, packet.CipherAES256, key, nil)
+			var err error
+			switch k.Public.PubKeyAlgo {
+			case packet.PubKeyAlgoRSA, packet.PubKeyAlgoRSAEncryptOnly:
+				err = rsaSessionKeyPacket(&buf, k.Public, key, rnd)
+				if errors.Is(err, errShortMPI) {
+					continue
+				}
+			default:
+				err = packet.SerializeEncryptedKey(&buf, k.Public, packet.CipherAES256, key, config)
+			}
 			if err != nil {
 				return fmt.Errorf("encrypt the session key to %s: %w", k.Fingerprint(), err)
 			}
@@ -192,10 +226,10 @@ type message struct {
 	seipd   *bodyWriter
 	enc     *cfbWriter
 	literal *bodyWriter
-	armor   io.WriteCloser
+	armor   *armorWriter
 }
 
-func (m *message) start(w io.Writer, key []byte, name string, size int64) error {
+func (m *message) start(w io.Writer, key, prefix []byte, name string, size int64) error {
 	seipdSize, litSize := int64(-1), int64(-1)
 	if size >= 0 {
 		seipdSize, litSize = seipdBodySize(name, size), literalBodySize(name, size)
@@ -207,7 +241,7 @@ func (m *message) start(w io.Writer, key []byte, name string, size int64) error 
 	if _, err := m.seipd.Write([]byte{0x01}); err != nil {
 		return err
 	}
-	if m.enc, err = newCFBWriter(m.seipd, key); err != nil {
+	if m.enc, err = newCFBWriter(m.seipd, key, prefix); err != nil {
 		return err
 	}
 	if m.literal, err = newBodyWriter(m.enc, 11, litSize); err != nil {
@@ -249,6 +283,15 @@ func (m *message) sealInPlace(p []byte, hashed bool) error {
 // encrypts (the CPU has SHA instructions). Where it does not, hashPlain
 // lets another goroutine hash each piece before sealInPlace(p, true).
 func (m *message) hashesInLoop() bool { return m.enc.sha != nil }
+
+// mdcState is the MDC hash's state, for a checkpoint, or nil.
+func (m *message) mdcState() []byte {
+	b, err := m.enc.mdc.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	return b
+}
 
 // hashPlain hashes p for the MDC; see hashesInLoop.
 func (m *message) hashPlain(p []byte) { m.enc.mdc.Write(p) }
@@ -296,7 +339,8 @@ const parallelHash = 16 << 10
 // encryption, small enough for many downloads at once.
 const maxWrite = 128 << 10
 
-func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
+// newCFBWriter starts the body with the 16 bytes of prefix.
+func newCFBWriter(w io.Writer, key, prefix []byte) (*cfbWriter, error) {
 	ci, err := newCFBCipher(key)
 	if err != nil {
 		return nil, err
@@ -308,12 +352,10 @@ func newCFBWriter(w io.Writer, key []byte) (*cfbWriter, error) {
 	} else {
 		c.mdc = sha1.New()
 	}
-	prefix := make([]byte, cfbPrefixSize)
-	if _, err := rand.Read(prefix[:aes.BlockSize]); err != nil {
-		return nil, err
-	}
-	copy(prefix[aes.BlockSize:], prefix[aes.BlockSize-2:aes.BlockSize])
-	if _, err := c.Write(prefix); err != nil {
+	head := make([]byte, cfbPrefixSize)
+	copy(head, prefix)
+	copy(head[aes.BlockSize:], prefix[aes.BlockSize-2:aes.BlockSize])
+	if _, err := c.Write(head); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -142,7 +142,7 @@ func TestCFBMatchesStandardCFB(t *testing.T) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	var out bytes.Buffer
-	c, err := newCFBWriter(&out, key)
+	c, err := newCFBWriter(&out, key, key[:16])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestRSASessionKeyPacketsAlwaysFullLength(t *testing.T) {
 	for range 1500 {
 		rand.Read(sk)
 		var out bytes.Buffer
-		if err := e.writeSessionKeys(&out, sk); err != nil {
+		if err := e.writeSessionKeys(&out, sk, rand.Reader); err != nil {
 			t.Fatal(err)
 		}
 		if int64(out.Len()) != e.pkeskSize[0] {

@@ -70,22 +70,30 @@ func packetSize(n int64) int64 {
 
 // bodyWriter writes one packet: the tag and a definite length when the
 // body size is known and fits, else partial lengths in chunkSize pieces.
+// With a known size the pieces are framed as they pass (their count and
+// the last one's length are known), so the writer's state is a few
+// numbers; with an unknown size the piece being filled is kept back.
 type bodyWriter struct {
 	w         io.Writer
-	remaining int64  // definite: bytes still expected
+	remaining int64  // known size: bytes still expected
 	partial   bool   // partial lengths
-	buf       []byte // partial: the chunk being filled
+	known     bool   // the size is known
+	pieceLeft int64  // known size, partial: bytes left in the current piece
+	framed    bool   // known size, partial: a piece has begun
+	buf       []byte // unknown size: the chunk being filled
 }
 
 // newBodyWriter starts a packet with the given tag; size is the body
 // length, or -1 when unknown.
 func newBodyWriter(w io.Writer, tag byte, size int64) (*bodyWriter, error) {
 	head := []byte{0xC0 | tag}
-	bw := &bodyWriter{w: w}
-	if size >= 0 && size <= maxDefinite {
+	bw := &bodyWriter{w: w, known: size >= 0, remaining: size}
+	switch {
+	case size > maxDefinite:
+		bw.partial = true
+	case size >= 0:
 		head = append(head, lengthBytes(size)...)
-		bw.remaining = size
-	} else {
+	default:
 		bw.partial = true
 		bw.buf = make([]byte, 0, chunkSize)
 	}
@@ -98,13 +106,15 @@ func newBodyWriter(w io.Writer, tag byte, size int64) (*bodyWriter, error) {
 var errTooLong = errors.New("more data than the packet length announced")
 
 func (bw *bodyWriter) Write(p []byte) (int, error) {
-	if !bw.partial {
-		if int64(len(p)) > bw.remaining {
-			return 0, errTooLong
-		}
+	switch {
+	case bw.known && int64(len(p)) > bw.remaining:
+		return 0, errTooLong
+	case !bw.partial:
 		n, err := bw.w.Write(p)
 		bw.remaining -= int64(n)
 		return n, err
+	case bw.known:
+		return bw.writePieces(p)
 	}
 	written := 0
 	for len(p) > 0 {
@@ -121,6 +131,36 @@ func (bw *bodyWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// writePieces frames p in pieces of a known-size body: full chunks with
+// a partial length, the last with its definite length, as packetSize
+// counts them.
+func (bw *bodyWriter) writePieces(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		if bw.pieceLeft == 0 {
+			head := []byte{0xE0 | chunkBits}
+			bw.pieceLeft = chunkSize
+			if bw.remaining <= chunkSize {
+				head = lengthBytes(bw.remaining)
+				bw.pieceLeft = bw.remaining
+			}
+			bw.framed = true
+			if _, err := bw.w.Write(head); err != nil {
+				return written, err
+			}
+		}
+		n, err := bw.w.Write(p[:min(int64(len(p)), bw.pieceLeft)])
+		bw.pieceLeft -= int64(n)
+		bw.remaining -= int64(n)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
 func (bw *bodyWriter) flushChunk() error {
 	if _, err := bw.w.Write([]byte{0xE0 | chunkBits}); err != nil {
 		return err
@@ -133,9 +173,13 @@ func (bw *bodyWriter) flushChunk() error {
 // Close ends the packet: the last partial piece, or a check that the
 // definite body is complete.
 func (bw *bodyWriter) Close() error {
-	if !bw.partial {
+	if bw.known {
 		if bw.remaining != 0 {
 			return fmt.Errorf("packet ended %d bytes short of its announced length", bw.remaining)
+		}
+		if bw.partial && !bw.framed { // an empty body still needs its one piece
+			_, err := bw.w.Write(lengthBytes(0))
+			return err
 		}
 		return nil
 	}

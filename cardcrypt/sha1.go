@@ -2,6 +2,7 @@ package cardcrypt
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/bits"
 )
 
@@ -86,4 +87,33 @@ func sha1Block(h *[5]uint32, p []byte) {
 	h[2] += c
 	h[3] += d
 	h[4] += e
+}
+
+// sha1Marshaled is the size of a marshaled sha1State.
+const sha1Marshaled = 5*4 + 8 + 64
+
+// MarshalBinary records the state, for a checkpoint.
+func (s *sha1State) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, sha1Marshaled)
+	for _, v := range s.h {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	b = binary.BigEndian.AppendUint64(b, s.len)
+	return append(b, s.buf[:s.nbuf]...), nil
+}
+
+// UnmarshalBinary restores a state MarshalBinary recorded.
+func (s *sha1State) UnmarshalBinary(b []byte) error {
+	if len(b) < 28 || len(b) > sha1Marshaled {
+		return errors.New("not a SHA-1 state")
+	}
+	for i := range s.h {
+		s.h[i] = binary.BigEndian.Uint32(b[4*i:])
+	}
+	s.len = binary.BigEndian.Uint64(b[20:])
+	s.nbuf = copy(s.buf[:], b[28:])
+	if uint64(s.nbuf) != s.len%64 {
+		return errors.New("not a SHA-1 state")
+	}
+	return nil
 }

@@ -2,10 +2,13 @@ package cardcrypt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path"
 	"strings"
 	"sync"
 
@@ -14,7 +17,8 @@ import (
 
 // View wraps inner so that every file appears as NAME.gpg (or NAME.asc)
 // and reads as its encryption. Plain names do not exist; folders pass
-// through. Sizes are exact; opened files are streams without Seek.
+// through. Sizes are exact. A version of a file always encrypts to the
+// same message, so opened files seek (when the inner files do).
 func (e *Encryptor) View(inner sharefs.View) sharefs.View {
 	return &view{inner: inner, e: e}
 }
@@ -95,16 +99,23 @@ func (v *view) Stat(name string) (sharefs.Entry, error) {
 	if ent.IsDir {
 		return sharefs.Entry{}, notExist(name)
 	}
-	return v.encrypted(ent), nil
+	return v.encrypted(plain, ent), nil
 }
 
-// encrypted describes the encrypted form of a file. The inode is dropped:
-// every download is a different message, so validators must not match.
-func (v *view) encrypted(ent sharefs.Entry) sharefs.Entry {
+// encrypted describes the encrypted form of the file at path. Its
+// version is the message's: it changes with the file, the keys and the
+// secret, and differs from the plain file's; unknown when the plain
+// file's is.
+func (v *view) encrypted(path string, ent sharefs.Entry) sharefs.Entry {
+	id, err := v.e.fileID(path, ent)
 	size := v.e.EncryptedSize(ent.Name, ent.Size)
 	ent.Name += v.e.Suffix()
 	ent.Size = size
-	ent.Version = sharefs.Version{}
+	if err != nil {
+		ent.Version = sharefs.Version{}
+	} else {
+		ent.Version = ent.Version.Derive(binary.BigEndian.Uint64(id[:8]))
+	}
 	return ent
 }
 
@@ -123,7 +134,7 @@ func (v *view) List(name string) ([]sharefs.Entry, error) {
 	for i, ent := range ents {
 		out[i] = ent
 		if !ent.IsDir {
-			out[i] = v.encrypted(ent)
+			out[i] = v.encrypted(path.Join(name, ent.Name), ent)
 		}
 	}
 	sharefs.Sort(out)
@@ -142,7 +153,7 @@ func (v *view) Watch(name string) *sharefs.Token {
 }
 
 // Open implements sharefs.View. The file is encrypted as it is read, in
-// the reader's goroutine; the result has no Seek.
+// the reader's goroutine; the result seeks when the inner file does.
 func (v *view) Open(name string) (sharefs.File, error) {
 	ent, err := v.Stat(name)
 	if err != nil {
@@ -160,10 +171,29 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if osf, ok := f.(*os.File); ok {
+		// The message is made from the version opened, not the one
+		// described a moment before: its key must fit its bytes.
+		opened, err := sharefs.Describe(osf)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		opened.Name = plain.Name
+		plain = opened
+	}
 	// A file that grows while it is sent (a log being written) goes out as
 	// it was when opened: the size the listing announced. One that
 	// shrinks cannot, and fails.
 	r := &stream{f: snapshot{io.LimitReader(f, plain.Size), f}, name: plain.Name, size: plain.Size}
+	if rs, ok := f.(io.ReadSeeker); ok && plain.Size >= 0 && !plain.Version.IsZero() {
+		s, err := v.e.openResumable(r, plainName, plain, rs)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("encrypt %s: %w", plain.Name, err)
+		}
+		return s, nil
+	}
 	r.msg, err = v.e.EncryptTo(&r.out, plain.Name, plain.Size)
 	if err != nil {
 		f.Close()
@@ -188,27 +218,39 @@ type stream struct {
 	out   sink
 	chunk []byte // for fill, made on first use
 	err   error  // sticky: io.EOF once the message is complete
+	pos   int64  // bytes of the file encrypted
+	res   *resume
 }
 
 // sink is where a stream's message goes: the buffer Read hands out from,
 // or during WriteTo the writer itself.
 type sink struct {
-	buf bytes.Buffer
-	to  io.Writer // set during WriteTo
-	n   int64     // bytes written to to
-	err error     // the first error of to
+	buf  bytes.Buffer
+	to   io.Writer // set during WriteTo
+	n    int64     // bytes written to to
+	err  error     // the first error of to
+	made int64     // bytes of message made, here or sealed in place
+	skip int64     // bytes still to drop: before the offset sought
 }
 
 func (k *sink) Write(p []byte) (int, error) {
+	total := len(p)
+	k.made += int64(total)
+	if k.skip > 0 {
+		drop := min(k.skip, int64(len(p)))
+		k.skip -= drop
+		p = p[drop:]
+	}
 	if k.to == nil {
-		return k.buf.Write(p)
+		k.buf.Write(p)
+		return total, nil
 	}
 	n, err := k.to.Write(p)
 	k.n += int64(n)
 	if err != nil && k.err == nil {
 		k.err = err
 	}
-	return n, err
+	return total - len(p) + n, err
 }
 
 // minSealedRead is the smallest Read that gets the file read straight
@@ -216,6 +258,7 @@ func (k *sink) Write(p []byte) (int, error) {
 const minSealedRead = 4 << 10
 
 func (s *stream) Read(p []byte) (int, error) {
+	s.settle()
 	if s.out.buf.Len() == 0 && s.err == nil && len(p) >= minSealedRead {
 		// Without SHA instructions, fill hashes on another core instead.
 		if m, ok := s.msg.(*message); ok && m.canSealInPlace() && m.hashesInLoop() {
@@ -237,6 +280,7 @@ func (s *stream) Read(p []byte) (int, error) {
 // written as it is made: no copy through Read's buffer, and writes of
 // maxWrite bytes. An error of w is returned as it is.
 func (s *stream) WriteTo(w io.Writer) (int64, error) {
+	s.settle()
 	total, err := s.out.buf.WriteTo(w)
 	if err != nil {
 		s.err = err
@@ -244,7 +288,7 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	}
 	s.out.to, s.out.n, s.out.err = w, 0, nil
 	if m, ok := s.msg.(*message); ok && s.err == nil && m.canSealInPlace() {
-		s.pipe(m, w)
+		s.pipe(m, w, -1)
 	}
 	for s.err == nil {
 		s.fill()
@@ -272,8 +316,10 @@ const pipeBuffers = 3
 // fourth goroutine has hashed it), another writes it to w, and the chunk
 // goes back to be read into again. The plaintext is copied once,
 // from the file, and the ciphertext once, to the connection. pipe ends
-// with s.err set; the message's end (the MDC) is left to fill.
-func (s *stream) pipe(m *message, w io.Writer) {
+// with s.err set; the message's end (the MDC) is left to fill. With stop
+// of 0 or more it ends instead, with s.err nil, once the file is
+// through up to that offset.
+func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 	hashStage := !m.hashesInLoop()
 	nbuf := pipeBuffers
 	if hashStage {
@@ -290,6 +336,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 	type piece struct {
 		b   []byte
 		err error
+		mdc []byte // the hash's state after b, where a checkpoint is due
 	}
 	plain := make(chan piece, nbuf)
 	sealed := make(chan []byte, nbuf)
@@ -300,6 +347,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 		written int64
 		werr    error
 	)
+	at := s.pos    // the reader's place in the file; pieces end at checkpoints
 	wg.Go(func() { // reader
 		defer close(plain)
 		for empty := 0; ; {
@@ -309,14 +357,32 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			case <-quit:
 				return
 			}
+			if s.res != nil {
+				b = b[:min(int64(len(b)), s.res.every-at%s.res.every)]
+			}
+			if stop >= 0 && at >= stop {
+				select {
+				case plain <- piece{b[:0], errStopped, nil}:
+				case <-quit:
+				}
+				return
+			}
+			if stop >= 0 {
+				b = b[:min(int64(len(b)), stop-at)]
+			}
 			n, err := s.f.Read(b)
+			at += int64(n)
 			if n > 0 || err != nil {
 				empty = 0
 			} else if empty++; empty == 100 {
 				err = io.ErrNoProgress
 			}
+			var mdc []byte
+			if s.res != nil && hashStage && at%s.res.every == 0 {
+				mdc = []byte{} // the hasher records the state
+			}
 			select {
-			case plain <- piece{b[:n], err}:
+			case plain <- piece{b[:n], err, mdc}:
 			case <-quit:
 				return
 			}
@@ -333,6 +399,9 @@ func (s *stream) pipe(m *message, w io.Writer) {
 			defer close(hashed)
 			for p := range plain {
 				m.hashPlain(p.b)
+				if p.mdc != nil {
+					p.mdc = m.mdcState()
+				}
 				hashed <- p // room for every chunk: never blocks
 			}
 		})
@@ -371,6 +440,12 @@ func (s *stream) pipe(m *message, w io.Writer) {
 				s.err = fmt.Errorf("encrypt %s: %w", s.name, err)
 				continue
 			}
+			s.out.made += int64(len(p.b))
+			if hashStage && len(p.mdc) == 0 {
+				s.pos += int64(len(p.b)) // the message's hash is ahead: no checkpoint
+			} else {
+				s.advance(len(p.b), p.mdc)
+			}
 			sealed <- p.b
 		} else {
 			free <- p.b[:cap(p.b)]
@@ -378,6 +453,8 @@ func (s *stream) pipe(m *message, w io.Writer) {
 		switch {
 		case p.err == io.EOF:
 			s.err = errPiped
+		case p.err == errStopped:
+			s.err = errStopped
 		case p.err != nil:
 			s.err = fmt.Errorf("read %s: %w", s.name, p.err)
 		}
@@ -389,6 +466,10 @@ func (s *stream) pipe(m *message, w io.Writer) {
 	if werr != nil {
 		s.out.err = werr
 		s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
+		return
+	}
+	if s.err == errStopped {
+		s.err = nil
 		return
 	}
 	if s.err == errPiped {
@@ -404,6 +485,7 @@ func (s *stream) pipe(m *message, w io.Writer) {
 
 var (
 	errPiped       = errors.New("the whole file went through the pipe")
+	errStopped     = errors.New("the pipe reached where it was to stop")
 	errWriteFailed = errors.New("write failed")
 )
 
@@ -411,12 +493,14 @@ var (
 // the stream's own, no copy. At the end of the file the rest of the
 // message goes to out, for the next Read.
 func (s *stream) readSealed(m *message, p []byte) int {
-	n, err := s.f.Read(p)
+	n, err := s.f.Read(p[:s.room(len(p))])
 	if n > 0 {
 		if serr := m.sealInPlace(p[:n], false); serr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, serr)
 			return 0
 		}
+		s.out.made += int64(n)
+		s.advance(n, nil)
 	}
 	switch {
 	case err == io.EOF:
@@ -438,12 +522,13 @@ func (s *stream) fill() {
 		// end in one read): many downloads of small files stay small.
 		s.chunk = make([]byte, min(max(s.size+1, 512), streamChunk))
 	}
-	n, err := s.f.Read(s.chunk)
+	n, err := s.f.Read(s.chunk[:s.room(len(s.chunk))])
 	if n > 0 {
 		if _, werr := s.msg.Write(s.chunk[:n]); werr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
 			return
 		}
+		s.advance(n, nil)
 	}
 	switch {
 	case err == io.EOF:

@@ -304,7 +304,8 @@ func TestPythonFtplib(t *testing.T) {
 	}
 }
 
-// streamView serves files the way an encrypting view does: made while
+// streamView serves files the way a view of made-up files does (an
+// encrypting view over files that cannot seek): made while
 // read, so without Seek and with a size not known in advance.
 type streamView struct{ sharefs.View }
 

@@ -52,7 +52,7 @@ func TestEncryptedDownloads(t *testing.T) {
 	t.Run("files", func(t *testing.T) {
 		ts := startServer(t, encView, nil)
 		resp, body := doRequest(t, "GET", ts.URL+"/sub%20dir/inner.txt.gpg")
-		if resp.StatusCode != 200 || resp.Header.Get("Accept-Ranges") != "" || resp.ContentLength != int64(len(body)) {
+		if resp.StatusCode != 200 || resp.Header.Get("Accept-Ranges") != "bytes" || resp.ContentLength != int64(len(body)) {
 			t.Fatalf("%d, ranges %q, length %d of %d", resp.StatusCode, resp.Header.Get("Accept-Ranges"), resp.ContentLength, len(body))
 		}
 		if got := g.Run(body, "--decrypt"); string(got) != "inner\n" {

@@ -42,16 +42,6 @@ const (
 	renewal  = 30 * 24 * time.Hour
 )
 
-// Dir is the folder that keeps the self-signed certificate and its key:
-// os.UserConfigDir()/share.
-func Dir() (string, error) {
-	base, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("no configuration folder to keep the TLS certificate in: %w", err)
-	}
-	return filepath.Join(base, "share"), nil
-}
-
 // Hosts are the names and addresses a certificate must cover.
 type Hosts struct {
 	Names []string
