@@ -46,9 +46,6 @@ func readerFlag(c *cli.Context) string {
 func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharefs.View, error) {
 	useCard, files := c.Bool("encrypt"), c.StringSlice("recipient")
 	if !useCard && len(files) == 0 {
-		if c.Bool("armor") {
-			return nil, usagef("--armor needs --encrypt or --recipient")
-		}
 		return v, nil
 	}
 	var keys []*cardcrypt.Key

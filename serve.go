@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -42,6 +43,9 @@ type service struct {
 func serve(c *cli.Context) error {
 	dir, err := folderArg(c)
 	if err != nil {
+		return err
+	}
+	if err := checkRequires(c); err != nil {
 		return err
 	}
 	if c.Bool("no-http") && c.Bool("no-ftp") {
@@ -104,6 +108,8 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 	switch {
 	case err == nil:
 		return root, nil
+	case errors.Is(err, fs.ErrNotExist) && isPortNumber(dir):
+		return nil, fmt.Errorf("folder %q does not exist; to serve on port %s, use --http %s (and --ftp PORT for FTP)", dir, dir, dir)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("folder %q does not exist; give the path of an existing folder", dir)
 	case errors.Is(err, sharefs.ErrNotDir):
@@ -112,6 +118,13 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 		return nil, fmt.Errorf("folder %q cannot be read (permission denied); pick a folder you can read", dir)
 	}
 	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
+}
+
+// isPortNumber reports an argument that looks like a port (`share 8080`,
+// a habit from python -m http.server).
+func isPortNumber(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n < 65536
 }
 
 // listenAll opens the listeners first, so that a port in use is reported
