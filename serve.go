@@ -209,8 +209,12 @@ func shutdown(services []service, logger *slog.Logger) {
 	for _, s := range services {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			if err := s.server.Shutdown(ctx); err != nil {
-				logger.Warn("transfers cut at shutdown", "proto", s.proto, "err", err)
+			err := s.server.Shutdown(ctx)
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace", shutdownGrace)
+			case err != nil:
+				logger.Warn("shutdown was not clean", "proto", s.proto, "err", err)
 			}
 		}()
 	}

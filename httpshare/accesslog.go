@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"time"
+
+	"example.com/share/internal/accesslog"
 )
 
 // logWriter records the status and body bytes of a response for the
@@ -120,34 +122,27 @@ func (w *logWriter) Flush() {
 // writerOnly hides any ReadFrom method, so io.Copy does not recurse.
 type writerOnly struct{ io.Writer }
 
-// logAccess writes one access log line. A body cut short of its declared
-// Content-Length (a failed read, a client gone) is logged as a warning.
+// logAccess writes one access event (internal/accesslog). A body cut
+// short of its declared Content-Length (a failed read, a client gone) is
+// a warning; a server error is an error.
 func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	level := slog.LevelInfo
-	msg := "request"
+	e := accesslog.Event{
+		Proto: "http", Client: accesslog.ClientOf(r.RemoteAddr),
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Status: status, Bytes: w.bytes, Start: start,
+		Host: r.Host, UserAgent: r.UserAgent(),
+	}
 	if incomplete(w, r, status) {
-		level, msg = slog.LevelWarn, "response incomplete"
+		e.Level, e.Reason = slog.LevelWarn, "response incomplete"
 	}
 	if status >= 500 {
-		level = slog.LevelError
+		e.Level = slog.LevelError
 	}
-	ctx := r.Context()
-	if !s.log.Enabled(ctx, level) {
-		return // quiet: spare the clock and the attributes
-	}
-	s.log.LogAttrs(ctx, level, msg,
-		slog.String("client", r.RemoteAddr),
-		slog.String("proto", r.Proto),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.RequestURI()),
-		slog.Int("status", status),
-		slog.Int64("bytes", w.bytes),
-		slog.Duration("duration", time.Since(start)),
-	)
+	accesslog.Log(r.Context(), s.log, e)
 }
 
 // incomplete reports whether fewer body bytes went out than announced.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"example.com/share/internal/accesslog"
 	"example.com/share/sharefs"
 )
 
@@ -135,6 +136,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetReadDeadline(start.Add(bodyReadTimeout))
 	}
 	if !s.hosts.allowed(r.Host) {
+		s.log.Warn("request for a host name that is not this machine's refused; if people reach the share by this name, start share with --public-host NAME",
+			"host", r.Host, "client", accesslog.ClientOf(r.RemoteAddr).String())
 		misdirected(lw)
 		return
 	}
