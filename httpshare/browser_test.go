@@ -175,7 +175,7 @@ func TestBrowserWithScript(t *testing.T) {
 		t.Errorf("README: %q", v)
 	}
 
-	do(t, ctx, "sort by size", chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size", chromedp.Click(chromedp.CSS("th.s button")))
 	rows = run(t, ctx, "rows by size", chromedp.Evaluate[[]string](visibleRows))
 	if want := []string{"sub/", "small.txt", "emoji 🎉 #1?.txt", "README.md", "middle.txt", "big.txt"}; !slices.Equal(rows, want) {
 		t.Errorf("by size: %q, want %q", rows, want)
@@ -183,7 +183,7 @@ func TestBrowserWithScript(t *testing.T) {
 	if loc := run(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/?sort=size") {
 		t.Errorf("location after sort: %s", loc)
 	}
-	do(t, ctx, "sort by size, descending", chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size, descending", chromedp.Click(chromedp.CSS("th.s button")))
 	rows = run(t, ctx, "rows by size desc", chromedp.Evaluate[[]string](visibleRows))
 	if rows[1] != "big.txt" || rows[len(rows)-1] != "small.txt" {
 		t.Errorf("by size, descending: %q", rows)
@@ -309,7 +309,7 @@ func TestBrowserWithoutScript(t *testing.T) {
 	if strings.Contains(html, `class="cp"`) || !strings.Contains(html, `id="filter"`) {
 		t.Error("script ran although disabled")
 	}
-	run(t, ctx, "sort link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("th.s a"))))
+	run(t, ctx, "sort link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("th.s button"))))
 	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/?sort=size" {
 		t.Errorf("sort link led to %s", loc)
 	}
@@ -354,10 +354,10 @@ func TestBrowserLargeFolder(t *testing.T) {
 		t.Errorf("filter kept %d rows", len(got))
 	}
 	do(t, ctx, "clear", chromedp.SendKeys(chromedp.ID("filter"), "\x1b"))
-	ms := run(t, ctx, "in-page sort", chromedp.Evaluate[float64](`(function(){var t=performance.now();document.querySelector("th.s a").click();document.body.offsetHeight;var u=performance.now();document.querySelector("th.n a").click();document.body.offsetHeight;return [u-t, performance.now()-u];})()[0]`))
+	ms := run(t, ctx, "in-page sort", chromedp.Evaluate[float64](`(function(){var t=performance.now();document.querySelector("th.s button").click();document.body.offsetHeight;var u=performance.now();document.querySelector("th.n button").click();document.body.offsetHeight;return [u-t, performance.now()-u];})()[0]`))
 	t.Logf("in-page sort + layout: %v ms", ms)
 	start = time.Now()
-	do(t, ctx, "sort by size, twice", chromedp.Click(chromedp.CSS("th.s a")), chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size, twice", chromedp.Click(chromedp.CSS("th.s button")), chromedp.Click(chromedp.CSS("th.s button")))
 	t.Logf("sort twice: %v", time.Since(start))
 	first := run(t, ctx, "biggest", chromedp.Evaluate[string](visibleRows+"[0]"))
 	if !strings.HasSuffix(first, "999.txt") {

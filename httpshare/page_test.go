@@ -113,9 +113,9 @@ func TestServerSideSort(t *testing.T) {
 			t.Errorf("%q JSON: %v, want %v", c.query, names, c.want)
 		}
 	}
-	// The header link of the current column reverses it.
+	// The header button of the current column reverses it.
 	_, page := doRequest(t, "GET", ts.URL+"/?sort=size")
-	if !strings.Contains(string(page), `<th class="s" aria-sort="ascending"><a href="?sort=size&amp;order=desc"`) {
+	if !strings.Contains(string(page), `<th class="s" aria-sort="ascending"><form method="get"><button name="sort" value="size" data-sort="size" data-order="desc">Size</button><input type="hidden" name="order" value="desc"></form></th>`) {
 		t.Error("size header does not offer the descending order")
 	}
 }
@@ -164,9 +164,9 @@ func TestFooterCommands(t *testing.T) {
 	_, page := doRequest(t, "GET", ts.URL+"/sub%20dir/")
 	s := string(page)
 	for _, want := range []string{
-		`<code data-cmd="ftp://HOSTNAME:2121/sub%20dir/">ftp://HOST:2121/sub%20dir/</code>`,
+		`<code data-cmd="ftp://HOSTNAME:2121/sub dir/">ftp://HOST:2121/sub dir/</code>`,
 		`data-cmd="curl -fOJ &#39;ORIGIN/sub%20dir/?zip&#39;"`,
-		`wget -r -l inf -np -nH -R &#39;index.html*&#39; --reject-regex &#39;[?]&#39; &#39;ORIGIN/sub%20dir/&#39;`,
+		`wget -r -l inf -np -nH -R &#39;index.html*&#39; &#39;ORIGIN/sub%20dir/&#39;`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("footer lacks %s", want)
