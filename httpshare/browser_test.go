@@ -225,10 +225,11 @@ func TestBrowserWithScript(t *testing.T) {
 	if v := run(t, ctx, "CSP violations", chromedp.Evaluate[[]string](`window.__csp`)); len(v) != 0 {
 		t.Errorf("CSP violations: %q", v)
 	}
-	screenshots(t, ctx, ts.URL+"/")
 	if p := console.problems(); len(p) != 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
+	// Last: the 404 page among them logs its status to the console.
+	screenshots(t, ctx, ts.URL+"/")
 }
 
 // TestBrowserCopyLinkOnLAN: on a LAN address, which is no secure
@@ -285,6 +286,15 @@ func screenshots(t *testing.T, ctx context.Context, url string) {
 		if err := os.WriteFile(filepath.Join(out, "page-"+scheme+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A missing file: the page's style, a way back to a folder.
+	do(t, ctx, "open a missing file", chromedp.Navigate(url+"sub/no/such.txt"), chromedp.WaitVisible(chromedp.CSS("main.error")))
+	if back := run(t, ctx, "way back", chromedp.Evaluate[string](`document.querySelector("main.error a").getAttribute("href")`)); back != "/sub/" {
+		t.Errorf("404 page leads to %q, want the nearest folder /sub/", back)
+	}
+	png404 := run(t, ctx, "404 screenshot", chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(out, "page-404.png"), png404, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	// A phone: the page must not scroll sideways.
 	do(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))

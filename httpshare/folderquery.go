@@ -94,7 +94,7 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 		if ok {
 			view = ps.Plain()
 		} else if d.plainOnly {
-			notFound(w)
+			s.errorPage(w, r, http.StatusNotFound)
 			return
 		}
 		ctype, inline = encryptedType(enc.Suffix()), false

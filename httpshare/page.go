@@ -224,10 +224,7 @@ func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 	u := p.base + folderURL(p.dir)
 	if p.ftpPort != 0 {
 		// Shown decoded, as FTP clients take it and people read it.
-		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, displayName(path.Join("/", p.dir)+"/"))
-		if p.dir == "" {
-			ftp = strings.TrimSuffix(ftp, "/") + "/"
-		}
+		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, displayName(strings.TrimSuffix("/"+p.dir, "/")+"/"))
 		fmt.Fprintf(b, "<p>Also over FTP: <code data-cmd=\"%s\">%s</code></p>",
 			html.EscapeString(ftp), html.EscapeString(strings.ReplaceAll(ftp, "HOSTNAME", "HOST")))
 	}

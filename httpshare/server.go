@@ -203,7 +203,7 @@ func (s *Server) serveNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", allowedMethods)
 	// Do not read what may be a large upload before answering.
 	w.Header().Set("Connection", "close")
-	http.Error(w, "405 method not allowed: this share is read-only", http.StatusMethodNotAllowed)
+	s.errorPage(w, r, http.StatusMethodNotAllowed)
 }
 
 // notFoundBody is the one answer for anything missing or refused, so a
@@ -211,19 +211,7 @@ func (s *Server) serveNotAllowed(w http.ResponseWriter, r *http.Request) {
 const notFoundBody = "404 page not found\n"
 
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
-	notFound(w)
-}
-
-func notFound(w http.ResponseWriter) {
-	h := w.Header()
-	for _, k := range []string{"Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding", "Content-Disposition"} {
-		h.Del(k)
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte(notFoundBody))
+	s.errorPage(w, r, http.StatusNotFound)
 }
 
 // serveGet answers GET and HEAD for folders and files.
@@ -233,7 +221,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	name, wantDir, ok := requestName(r)
 	if !ok {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if !wantDir {
@@ -254,7 +242,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		s.serveFolder(w, r, name, entry)
 	case wantDir:
 		// A file asked for as a folder ("/file.txt/") does not exist.
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 	default:
 		s.serveNamedFile(w, r, name, entry)
 	}
@@ -283,11 +271,11 @@ func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name str
 // show, 500 (logged) for real errors.
 func (s *Server) statFailed(w http.ResponseWriter, r *http.Request, name string, err error) {
 	if isNotExist(err) {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	s.log.Error("stat failed", "path", name, "err", err)
-	http.Error(w, "500 internal server error", http.StatusInternalServerError)
+	s.errorPage(w, r, http.StatusInternalServerError)
 }
 
 // redirectTo sends /dir to /dir/ (target), keeping the query. The target
