@@ -17,6 +17,7 @@ import (
 
 	"example.com/share/cardcrypt"
 	"example.com/share/httpshare"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -54,7 +55,8 @@ func serve(c *cli.Context) error {
 	if !c.Bool("no-http") && !c.Bool("no-ftp") && samePort(c.String("http"), c.String("ftp")) {
 		return usagef("--http %s and --ftp %s ask for the same port; give each its own", c.String("http"), c.String("ftp"))
 	}
-	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
+	live := newLiveView(c)
+	logger, err := newLogger(live.logWriter(c.App.ErrWriter), c.String("log-format"), c.Bool("quiet"))
 	if err != nil {
 		return err
 	}
@@ -78,7 +80,7 @@ func serve(c *cli.Context) error {
 	if sig != nil {
 		defer sig.Close()
 	}
-	services, err := listenAll(c, view, root.Name(), logger, priv, sig)
+	services, err := listenAll(c, view, root.Name(), logger, priv, sig, live.Board())
 	if err != nil {
 		return err
 	}
@@ -87,6 +89,8 @@ func serve(c *cli.Context) error {
 		printBanner(c.App.Writer, root.Path(), services, c)
 	}
 	stopDiscovery := startDiscovery(c, root.Path(), services, logger)
+	live.run()
+	defer live.Stop()
 	return runServices(services, logger, stopDiscovery)
 }
 
@@ -129,11 +133,11 @@ func isPortNumber(s string) bool {
 
 // listenAll opens the listeners first, so that a port in use is reported
 // before anything is served.
-func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer) ([]service, error) {
+func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer, board *transfers.Board) ([]service, error) {
 	var services []service
 	ftpPort := 0
 	if !c.Bool("no-ftp") {
-		s, err := newFTPService(c, view, logger, priv, sig)
+		s, err := newFTPService(c, view, logger, priv, sig, board)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +152,7 @@ func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logg
 			}
 			return nil, err
 		}
-		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name, Signer: httpSigner(sig)}
+		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name, Signer: httpSigner(sig), Transfers: board}
 		if priv != nil {
 			opts.TLS, opts.Secret = priv.tls, priv.secret
 		}

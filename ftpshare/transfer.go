@@ -13,6 +13,7 @@ import (
 	ftp "goftp.io/server/v2"
 
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -57,7 +58,14 @@ func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
 		return
 	}
 	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc net.Conn) (int64, error) {
-		return s.send(dc, f)
+		left := int64(-1)
+		if e.Size >= 0 {
+			left = e.Size - offset
+		}
+		tr := s.transfers.Start("ftp", st.conn.peer, name, left)
+		n, err := s.send(dc, f, tr)
+		tr.Done(err == nil)
+		return n, err
 	})
 }
 
@@ -82,8 +90,9 @@ func seekTo(f sharefs.File, offset, size int64) error {
 
 // send copies f to the data connection: with sendfile when f is a file of
 // the operating system, by copying otherwise. The stall deadline is
-// renewed as data moves, so a client that stops reading is dropped.
-func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
+// renewed as data moves, so a client that stops reading is dropped; tr
+// (which may be nil) counts what went out.
+func (s *Server) send(dc net.Conn, f sharefs.File, tr *transfers.Transfer) (int64, error) {
 	stall := s.stall
 	tc, plain := dc.(*net.TCPConn) // not over TLS
 	if osf, ok := f.(*os.File); ok && plain {
@@ -92,6 +101,7 @@ func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
 			_ = tc.SetWriteDeadline(time.Now().Add(stall))
 			n, err := tc.ReadFrom(io.LimitReader(osf, chunk))
 			total += n
+			tr.Add(n)
 			if err != nil || n == 0 {
 				return total, err
 			}
@@ -100,21 +110,24 @@ func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
 	// A stream that writes itself (an encrypted file does so in a
 	// pipeline) still renews the deadline on each of its writes.
 	if wt, ok := f.(io.WriterTo); ok {
-		return wt.WriteTo(stallWriter{dc, stall})
+		return wt.WriteTo(stallWriter{dc, stall, tr})
 	}
 	buf := make([]byte, 64<<10)
-	return io.CopyBuffer(stallWriter{dc, stall}, readerOnly{f}, buf)
+	return io.CopyBuffer(stallWriter{dc, stall, tr}, readerOnly{f}, buf)
 }
 
 // stallWriter renews the write deadline before every write.
 type stallWriter struct {
 	c     net.Conn
 	stall time.Duration
+	tr    *transfers.Transfer // counts what went out; may be nil
 }
 
 func (w stallWriter) Write(p []byte) (int, error) {
 	_ = w.c.SetWriteDeadline(time.Now().Add(w.stall))
-	return w.c.Write(p)
+	n, err := w.c.Write(p)
+	w.tr.Add(int64(n))
+	return n, err
 }
 
 // readerOnly hides any WriterTo, so the copy goes through the buffer.
@@ -178,7 +191,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, render renderer) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
 		func(dc net.Conn) (int64, error) {
-			return writeEntries(stallWriter{dc, s.stall}, entries, render)
+			return writeEntries(stallWriter{dc, s.stall, nil}, entries, render)
 		})
 }
 

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/transfers"
 )
 
 // logWriter records the status and body bytes of a response for the
@@ -27,6 +29,27 @@ type logWriter struct {
 	bytes    int64
 	stall    time.Duration // writeStall, shorter in tests
 	deadline bool          // a write deadline was set and must be cleared
+	// board, when set, is told of downloads (not listings) as they go.
+	board *transfers.Board
+	req   *http.Request
+	tr    *transfers.Transfer
+}
+
+// track puts a download that starts with status code on the board.
+// Listings, redirects and errors stay off it.
+func (w *logWriter) track(code int) {
+	r := w.req
+	if w.board == nil || (code != http.StatusOK && code != http.StatusPartialContent) || r.Method != http.MethodGet {
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/") && r.URL.RawQuery == "" {
+		return // a listing
+	}
+	size := int64(-1)
+	if n, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil {
+		size = n
+	}
+	w.tr = w.board.Start("http", accesslog.ClientOf(r.RemoteAddr), r.URL.Path, size)
 }
 
 // A client that takes longer than writeStall for a write, or for each
@@ -55,6 +78,7 @@ func (w *logWriter) done() {
 func (w *logWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		w.track(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -63,12 +87,14 @@ func (w *logWriter) WriteHeader(code int) {
 func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.track(http.StatusOK)
 	}
 	if len(p) > 4<<10 { // small writes sit in net/http's buffer
 		w.renew()
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	w.tr.Add(int64(n))
 	return n, err
 }
 
@@ -77,6 +103,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.track(http.StatusOK)
 	}
 	var n int64
 	var err error
@@ -84,6 +111,7 @@ func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 		n, err = w.readFromInChunks(rf, src)
 	} else {
 		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+		w.tr.Add(n)
 	}
 	w.bytes += n
 	return n, err
@@ -103,6 +131,7 @@ func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, er
 		w.renew()
 		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: want})
 		total += n
+		w.tr.Add(n)
 		lr.N -= n
 		if err != nil || n < want {
 			return total, err
@@ -136,9 +165,11 @@ func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 		Status: status, Bytes: w.bytes, Start: start,
 		Host: r.Host, UserAgent: r.UserAgent(),
 	}
-	if incomplete(w, r, status) {
+	cut := incomplete(w, r, status)
+	if cut {
 		e.Level, e.Reason = slog.LevelWarn, "response incomplete"
 	}
+	w.tr.Done(!cut)
 	if status >= 500 {
 		e.Level = slog.LevelError
 	}

@@ -28,17 +28,10 @@ const maxErrorClimb = 16
 // clients one plain line. Missing and refused paths get the same answer,
 // as the nearest folder is looked up through the view.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int) {
-	h := w.Header()
-	for _, k := range []string{"Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding", "Content-Disposition", "Content-Security-Policy"} {
-		h.Del(k)
-	}
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
+	h := clearedHeader(w)
 	text := errorText[status]
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(text.plain))
+		plainError(w, status)
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -48,6 +41,32 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(s.renderError(s.nearestFolder(r), text.title, text.say))
 	}
+}
+
+// notFound is the plain 404 for a request outside the secret path: it
+// links nowhere, as any link into the share would give the token away.
+func notFound(w http.ResponseWriter) {
+	clearedHeader(w)
+	plainError(w, http.StatusNotFound)
+}
+
+// plainError answers status with one plain line.
+func plainError(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(errorText[status].plain))
+}
+
+// clearedHeader drops what a handler may have set for the answer it
+// meant to give, and marks the error as not to be sniffed or cached.
+func clearedHeader(w http.ResponseWriter) http.Header {
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding", "Content-Disposition", "Content-Security-Policy"} {
+		h.Del(k)
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	return h
 }
 
 // nearestFolder is the deepest folder on the request's path that the
@@ -77,9 +96,9 @@ func (s *Server) renderError(dir, title, say string) []byte {
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", html.EscapeString(title), pageCSS)
-	writeCrumbs(&b, s.opts.Name, dir)
+	writeCrumbs(&b, s.base, s.opts.Name, dir)
 	shown := html.EscapeString(displayName(strings.TrimSuffix("/"+dir, "/") + "/"))
 	fmt.Fprintf(&b, "<main class=\"error\"><h1>%s</h1><p>%s</p><p><a href=\"%s\">Go to %s</a></p></main>\n</body></html>\n",
-		html.EscapeString(title), html.EscapeString(say), folderURL(dir), shown)
+		html.EscapeString(title), html.EscapeString(say), s.base+folderURL(dir), shown)
 	return b.Bytes()
 }

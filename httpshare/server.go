@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	Secret string
 	// Signer answers ?sig, ?sha256&sig and ?pubkey; nil turns signing off.
 	Signer Signer
+	// Transfers, when set, is told of every download as it goes (the
+	// sharer's live view).
+	Transfers *transfers.Board
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -126,7 +130,7 @@ func (s *Server) routes() *mux.Router {
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, unlocked := s.unlock(r) // before the log: the token never reaches it
-	lw := &logWriter{ResponseWriter: w, stall: s.writeStall}
+	lw := &logWriter{ResponseWriter: w, stall: s.writeStall, board: s.opts.Transfers, req: r}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
 	defer lw.done()
