@@ -69,7 +69,7 @@ func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharef
 		return nil, err
 	}
 	for _, k := range enc.Keys() {
-		logger.Info("encrypting every download", "key", k.Fingerprint(), "from", k.Source)
+		logger.Info("encrypting every download", "to", k.Describe(), "encryption_key", k.Fingerprint(), "from", k.Source)
 	}
 	return enc.View(v), nil
 }

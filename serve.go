@@ -86,7 +86,7 @@ func serve(c *cli.Context) error {
 	}
 	priv.warnClearText(logger)
 	if !c.Bool("quiet") {
-		printBanner(c.App.Writer, root.Path(), services, c)
+		printBanner(c.App.Writer, root.Path(), services, c, recipientsOf(view))
 	}
 	stopDiscovery := startDiscovery(c, root.Path(), services, logger)
 	live.run()
@@ -122,6 +122,14 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 		return nil, fmt.Errorf("folder %q cannot be read (permission denied); pick a folder you can read", dir)
 	}
 	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
+}
+
+// recipientsOf says whom an encrypting view encrypts to; nil otherwise.
+func recipientsOf(v sharefs.View) []string {
+	if r, ok := v.(interface{ Recipients() []string }); ok {
+		return r.Recipients()
+	}
+	return nil
 }
 
 // isPortNumber reports an argument that looks like a port (`share 8080`,

@@ -31,6 +31,21 @@ type Key struct {
 	UserID string
 }
 
+// Describe names the key for people: user ID and primary fingerprint.
+func (k *Key) Describe() string {
+	what := "key " + k.PrimaryFingerprint()
+	if len(k.Primary) == 0 {
+		what = "encryption key " + k.Fingerprint()
+	}
+	switch {
+	case k.UserID != "":
+		return k.UserID + ", " + what
+	case k.Reader != "":
+		return "the OpenPGP card in " + k.Reader + ", " + what
+	}
+	return what
+}
+
 // PrimaryFingerprint is the primary key's fingerprint in upper-case hex,
 // or the encryption key's own when the primary is not known.
 func (k *Key) PrimaryFingerprint() string {

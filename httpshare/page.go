@@ -54,6 +54,8 @@ type pageData struct {
 	readme  []byte // rendered, safe HTML; nil for none
 	noSums  bool   // the view cannot give SHA256SUMS
 	signing *pageSigning
+	// enc tells whom downloads are encrypted to; nil when they are not.
+	enc *encryptionNote
 }
 
 // renderHTML renders the HTML listing page of folder dir.
@@ -66,6 +68,7 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
 	writeCrumbs(&b, p.base, p.root, p.dir)
+	writeEncryptionNote(&b, p.enc)
 	writeFolderActions(&b, !p.noSums, p.signing != nil)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter" title="Filter the names (press / to come here)" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
@@ -144,6 +147,51 @@ func writeCrumbs(b *bytes.Buffer, base, root, dir string) {
 		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", base+folderURL(strings.Join(parts[:i+1], "/")), label)
 	}
 	b.WriteString("</nav></header>\n")
+}
+
+// encryptionNote is what the page says of an encrypting view.
+type encryptionNote struct {
+	suffix     string   // ".gpg" or ".asc"
+	recipients []string // "Ada <ada@example.org>, key 0123…"
+}
+
+// describesRecipients is offered by an encrypting view that can say
+// whom it encrypts to (cardcrypt's view).
+type describesRecipients interface {
+	Recipients() []string
+}
+
+// encryptionNoteOf is the note for view, or nil when it does not encrypt.
+func encryptionNoteOf(view sharefs.View) *encryptionNote {
+	enc := encryptingOf(view)
+	if enc == nil {
+		return nil
+	}
+	n := &encryptionNote{suffix: enc.Suffix()}
+	if d, ok := view.(describesRecipients); ok {
+		n.recipients = d.Recipients()
+	}
+	return n
+}
+
+// writeEncryptionNote says that every download is encrypted, to whom,
+// and how to decrypt one.
+func writeEncryptionNote(b *bytes.Buffer, n *encryptionNote) {
+	if n == nil {
+		return
+	}
+	b.WriteString(`<section class="enc" aria-label="encryption"><p><strong>Every download here is encrypted</strong> (OpenPGP), so only the holder of the key can read it`)
+	if len(n.recipients) > 0 {
+		b.WriteString(". Encrypted to:</p><ul>")
+		for _, r := range n.recipients {
+			fmt.Fprintf(b, "<li><code>%s</code></li>", html.EscapeString(r))
+		}
+		b.WriteString("</ul>")
+	} else {
+		b.WriteString(".</p>")
+	}
+	fmt.Fprintf(b, "<p>To decrypt, with the card plugged in or the secret key in GnuPG: <code>gpg --decrypt-files NAME%s</code> (or <code>gpg -o NAME -d NAME%s</code>).</p></section>\n",
+		html.EscapeString(n.suffix), html.EscapeString(n.suffix))
 }
 
 // writeFolderActions writes the line under the breadcrumbs that offers
