@@ -100,8 +100,8 @@ var requires = []struct {
 	name  string
 	needs []string
 }{
-	{"reader", []string{"encrypt"}},
-	{"armor", []string{"encrypt", "recipient"}},
+	{"reader", []string{"encrypt", "sign"}},
+	{"armor", []string{"encrypt", "recipient", "sign"}},
 }
 
 // checkRequires refuses an option given without any option it needs.

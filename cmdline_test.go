@@ -44,8 +44,8 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		{nil, []string{"--hidden=maybe", dir}, 2, "is not a yes/no value; use true or false"},
 		{[]string{"SHARE_HIDDEN=maybe"}, []string{dir}, 2, `SHARE_HIDDEN="maybe" is not a yes/no value`},
 		{[]string{"SHARE_FTP_IDLE=soon"}, []string{dir}, 2, `SHARE_FTP_IDLE "soon" is not a duration`},
-		{nil, []string{"--reader", "Yubikey", dir}, 2, "--reader needs --encrypt"},
-		{nil, []string{dir, "--armor"}, 2, "--armor needs --encrypt or --recipient"},
+		{nil, []string{"--reader", "Yubikey", dir}, 2, "--reader needs --encrypt or --sign"},
+		{nil, []string{dir, "--armor"}, 2, "--armor needs --encrypt or --recipient or --sign"},
 		{nil, []string{dir, "--http"}, 2, "--http needs a value"},
 	} {
 		code, _, stderr := runShare(t, tc.env, tc.args...)
