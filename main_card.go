@@ -25,6 +25,11 @@ func cardCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprint(c.App.Writer, st)
+			if enc := st.Keys[1].Fingerprint; enc != nil {
+				if primary, uid, ok := cardcrypt.FindOwner(enc); ok {
+					fmt.Fprintf(c.App.Writer, "General key info..: %X\n                    %s\n", primary, uid)
+				}
+			}
 			return nil
 		},
 	}
@@ -53,6 +58,9 @@ func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharef
 		key, err := cardcrypt.ReadCardKey(c.String("reader"))
 		if err != nil {
 			return nil, err
+		}
+		if primary, uid, ok := cardcrypt.FindOwner(key.Public.Fingerprint); ok {
+			key.Primary, key.UserID = primary, uid
 		}
 		keys = append(keys, key)
 		go cardcrypt.WatchCard(context.Background(), key.Reader, logger)
