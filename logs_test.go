@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"example.com/share/internal/testutil"
 )
@@ -115,4 +116,56 @@ func checkAccessFields(t *testing.T, l map[string]any) {
 	if _, ok := l["duration"]; ok {
 		t.Errorf("access event has a duration besides duration_ms: %v", l)
 	}
+}
+
+// TestShutdownInPlainWords: downloads cut at the end of the grace period
+// are reported without the network library's words.
+func TestShutdownInPlainWords(t *testing.T) {
+	curl := testutil.NeedTool(t, "curl")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), make([]byte, 32<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startShare(t, nil, dir, "--http", "127.0.0.1:0", "--ftp", "127.0.0.1:0")
+	var slow []*exec.Cmd
+	for _, u := range []string{r.url + "big.bin", r.ftp + "big.bin"} {
+		c := exec.Command(curl, "-s", "--limit-rate", "1M", "-o", os.DevNull, u)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range slow {
+			c.Process.Kill()
+			c.Wait()
+		}
+	})
+	waitFor(t, "both downloads to start", func() bool {
+		return strings.Contains(r.stderr.String(), "ftp login")
+	})
+	time.Sleep(500 * time.Millisecond)
+	if code := r.stop(t, os.Interrupt); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	log := r.stderr.String()
+	if !strings.Contains(log, "were cut") {
+		t.Errorf("no word of the cut transfers:\n%s", log)
+	}
+	for _, jargon := range []string{"use of closed network connection", "context deadline exceeded", "readfrom tcp"} {
+		if strings.Contains(log, jargon) {
+			t.Errorf("log says %q:\n%s", jargon, log)
+		}
+	}
+}
+
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }

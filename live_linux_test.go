@@ -114,17 +114,6 @@ func startLive(t *testing.T, dir string, tty bool, args ...string) *liveRun {
 	return r
 }
 
-// waitFor polls cond for up to 20 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // interrupt sends Ctrl+C's signal and waits for share to exit.
 func (r *liveRun) interrupt(t *testing.T) {
 	t.Helper()
