@@ -42,7 +42,7 @@ func (w *logWriter) track(code int) {
 	if w.board == nil || (code != http.StatusOK && code != http.StatusPartialContent) || r.Method != http.MethodGet {
 		return
 	}
-	if strings.HasSuffix(r.URL.Path, "/") && r.URL.RawQuery == "" {
+	if _, archive := folderDownloadOf(r); strings.HasSuffix(r.URL.Path, "/") && !archive {
 		return // a listing
 	}
 	size := int64(-1)

@@ -72,17 +72,25 @@ var folderDownloads = []folderDownload{
 // serveFolderDownload answers a folder URL with a query that asks for one
 // of folderDownloads, and reports whether it did.
 func (s *Server) serveFolderDownload(w http.ResponseWriter, r *http.Request, dir string) bool {
+	d, ok := folderDownloadOf(r)
+	if ok {
+		s.streamFolder(w, r, dir, d)
+	}
+	return ok
+}
+
+// folderDownloadOf is the folder download a request's query asks for.
+func folderDownloadOf(r *http.Request) (folderDownload, bool) {
 	if r.URL.RawQuery == "" {
-		return false
+		return folderDownload{}, false
 	}
 	q := r.URL.Query()
 	for _, d := range folderDownloads {
 		if q.Has(d.key) {
-			s.streamFolder(w, r, dir, d)
-			return true
+			return d, true
 		}
 	}
-	return false
+	return folderDownload{}, false
 }
 
 // streamFolder writes a folder download while reading the folder. Its
