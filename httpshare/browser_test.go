@@ -159,6 +159,9 @@ func TestBrowserWithScript(t *testing.T) {
 	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.ID("filter"))); err != nil {
 		t.Fatalf("the script did not show the filter box: %v\n%s", err, strings.Join(console.problems(), "\n"))
 	}
+	if ph := run(t, ctx, "placeholder", chromedp.Evaluate[string](`document.getElementById("filter").placeholder`)); ph != "Filter" {
+		t.Errorf("filter placeholder %q, want a plain one", ph)
+	}
 
 	rows := run(t, ctx, "rows", chromedp.Evaluate[[]string](visibleRows))
 	want := []string{"sub/", "big.txt", "emoji 🎉 #1?.txt", "middle.txt", "README.md", "small.txt"}

@@ -100,10 +100,15 @@ func TestFolderDownloads(t *testing.T) {
 		t.Errorf("HEAD zip: %d %v", resp.StatusCode, resp.Header)
 	}
 	_, page := doRequest(t, "GET", ts.URL+"/")
-	for _, link := range []string{`href="?zip"`, `href="?tar.gz"`, `href="?sha256"`, `href="sub%20dir/?zip"`} {
-		if !bytes.Contains(page, []byte(link)) {
-			t.Errorf("page lacks %s", link)
+	// Buttons of GET forms: a browser submits them, a crawler does not.
+	for _, button := range []string{`<form class="dl" method="get">`, `<button name="zip">`, `<button name="tar.gz">`, `<button name="sha256">`,
+		`<form id="z" method="get"></form>`, `form="z" formaction="sub%20dir/" name="zip"`} {
+		if !bytes.Contains(page, []byte(button)) {
+			t.Errorf("page lacks %s", button)
 		}
+	}
+	if bytes.Contains(page, []byte(`?zip"`)) || bytes.Contains(page, []byte(`href="?`)) {
+		t.Error("page links to an archive or another order: crawlers would fetch it")
 	}
 }
 
