@@ -15,13 +15,14 @@ import (
 const (
 	catServing    = "Serving"
 	catFTP        = "FTP"
+	catPrivate    = "Private shares"
 	catEncryption = "Encryption"
 	catDiscovery  = "Discovery"
 	catOutput     = "Output"
 )
 
 // categoryOrder is the order of the groups in --help.
-var categoryOrder = []string{catServing, catFTP, catEncryption, catDiscovery, catOutput, ""}
+var categoryOrder = []string{catServing, catFTP, catPrivate, catEncryption, catDiscovery, catOutput, ""}
 
 // helpText is --help: the options by group, then examples. It is used as
 // urfave/cli's template, so braces are kept out of it.
