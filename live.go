@@ -18,7 +18,10 @@ import (
 const (
 	liveEvery = 250 * time.Millisecond
 	liveRows  = 8
-	livePath  = 48 // runes of a path shown
+	livePath  = 36 // runes of a path shown
+	// liveWidth keeps each line within an 80-column terminal: a line
+	// that wrapped would upset the erasing of the next drawing.
+	liveWidth = 79
 )
 
 // liveView draws the transfers in flight under the banner while share
@@ -200,7 +203,11 @@ func transferLine(t *transfers.Transfer, r rate) string {
 	if t.Size > 0 {
 		done = fmt.Sprintf("%3d%%", min(100, t.Sent()*100/t.Size))
 	}
-	return fmt.Sprintf("  %-4s %-15s %-*s %6s %10s/s\n", strings.ToUpper(t.Proto), t.Client, livePath, shorten(t.Path, livePath), done, byteSize(int64(r.perSec())))
+	line := fmt.Sprintf("  %-4s %-15s %-*s %6s %10s/s", strings.ToUpper(t.Proto), t.Client, livePath, shorten(t.Path, livePath), done, byteSize(int64(r.perSec())))
+	if utf8.RuneCountInString(line) > liveWidth {
+		line = string([]rune(line)[:liveWidth])
+	}
+	return line + "\n"
 }
 
 // shorten keeps the end of a path, the part that names the file.
