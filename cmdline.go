@@ -17,12 +17,13 @@ const (
 	catFTP        = "FTP"
 	catPrivate    = "Private shares"
 	catEncryption = "Encryption"
+	catSigning    = "Signing"
 	catDiscovery  = "Discovery"
 	catOutput     = "Output"
 )
 
 // categoryOrder is the order of the groups in --help.
-var categoryOrder = []string{catServing, catFTP, catPrivate, catEncryption, catDiscovery, catOutput, ""}
+var categoryOrder = []string{catServing, catFTP, catPrivate, catEncryption, catSigning, catDiscovery, catOutput, ""}
 
 // helpText is --help: the options by group, then examples. It is used as
 // urfave/cli's template, so braces are kept out of it.
