@@ -13,12 +13,20 @@ import (
 )
 
 // printBanner tells the person who started share what coworkers can type.
-func printBanner(w io.Writer, dir string, services []service, c *cli.Context) {
+// recipients lists whom downloads are encrypted to.
+func printBanner(w io.Writer, dir string, services []service, c *cli.Context, recipients []string) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
 	fmt.Fprintf(w, "Sharing %s (read-only%s)\n", abs, bannerMode(c))
+	for i, r := range recipients {
+		label := "Encrypted to"
+		if i > 0 {
+			label = ""
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", label, r)
+	}
 	for _, s := range services {
 		urls, local := serviceURLs(s.proto, s.ln.Addr())
 		urls = s.private.links(s.proto, urls)

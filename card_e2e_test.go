@@ -120,8 +120,11 @@ func TestCardRemovedWhileServing(t *testing.T) {
 	owner.GenerateOnCard(cardtest.Cv25519, "owner@example.org")
 	owner.Kill() // scdaemon would otherwise hold the card
 	dir, files := cardFolder(t)
-	r := startShare(t, nil, append(append([]string{"--encrypt"}, loopbackArgs...), dir)...)
+	r := startShare(t, []string{"GNUPGHOME=" + owner.Home}, append(append([]string{"--encrypt"}, loopbackArgs...), dir)...)
 	checkLoopback(t, r.url)
+	if want := ", key " + owner.Fingerprint("owner@example.org"); !strings.Contains(r.banner, want) {
+		t.Errorf("banner lacks the primary key %q:\n%s", want, r.banner)
+	}
 
 	stack.Remove()
 	waitForLog(t, r, "card removed")
@@ -140,12 +143,14 @@ func TestShareCard(t *testing.T) {
 	owner := cardtest.NewGnuPG(t, true)
 	fpr := owner.GenerateOnCard(cardtest.RSA, "owner@example.org")
 	owner.Kill()
-	code, out, errs := runShare(t, nil, "card", "--reader", cardtest.ReaderName)
+	code, out, errs := runShare(t, []string{"GNUPGHOME=" + owner.Home}, "card", "--reader", cardtest.ReaderName)
 	if code != 0 {
 		t.Fatalf("share card: exit %d: %s", code, errs)
 	}
 	grouped := strings.Join(splitEvery(fpr, 4), " ")
-	for _, want := range []string{cardtest.ReaderName, "12345678", "3.4", "rsa2048", grouped} {
+	// The primary key as gpg --list-keys shows it, with its user ID.
+	primary := owner.Fingerprint("owner@example.org")
+	for _, want := range []string{cardtest.ReaderName, "12345678", "3.4", "rsa2048", grouped, "General key info..: " + primary, "owner@example.org"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("share card output lacks %q:\n%s", want, out)
 		}

@@ -15,8 +15,8 @@ import (
 // discoveryFlags are the options that help coworkers find the share.
 func discoveryFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "qr", Usage: "also draw a QR code of the first LAN URL in the terminal", EnvVars: envOf("qr")},
-		&cli.BoolFlag{Name: "mdns", Usage: "announce _http._tcp and _ftp._tcp by multicast DNS on the listening interfaces", EnvVars: envOf("mdns")},
+		&cli.BoolFlag{Name: "qr", Category: catDiscovery, Usage: "also draw a QR code of the first LAN URL in the terminal", EnvVars: envOf("qr")},
+		&cli.BoolFlag{Name: "mdns", Category: catDiscovery, Usage: "announce _http._tcp and _ftp._tcp by multicast DNS on the listening interfaces", EnvVars: envOf("mdns")},
 	}
 }
 

@@ -43,7 +43,13 @@ func softMemoryLimit() {
 // run executes the command line and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := checkEnv(app.Flags)
+	if err == nil {
+		args, err = prepareArgs(args, app.Flags, commandNames(app))
+	}
+	if err == nil {
+		err = app.Run(args)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -67,10 +73,11 @@ func usagef(format string, args ...any) error {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	cli.VersionPrinter = printVersion
+	app := &cli.App{
 		Name:      "share",
 		Usage:     "serve a folder to the local network over HTTP and FTP",
-		UsageText: "share [options] [DIR]",
+		UsageText: "share [options] [DIR] [options]",
 		ArgsUsage: "[DIR]",
 		Description: "Serves DIR (default: the current folder) read-only over HTTP and anonymous FTP.\n" +
 			"Every option can also be set with the environment variable SHARE_<NAME>, e.g. SHARE_HTTP=:8080.",
@@ -87,29 +94,40 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Action:         serve,
 	}
+	app.CustomAppHelpTemplate = helpText(app.Flags, app.Commands)
+	return app
 }
 
-// flag builds the environment variable name of an option.
+// commandNames lists the subcommands and their aliases.
+func commandNames(app *cli.App) []string {
+	names := []string{"help", "h"}
+	for _, c := range app.Commands {
+		names = append(names, c.Names()...)
+	}
+	return names
+}
+
+// envOf builds the environment variable name of an option.
 func envOf(name string) []string {
 	return []string{"SHARE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
 }
 
 func serveFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "http", Value: ":8000", Usage: "HTTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("http")},
-		&cli.StringFlag{Name: "ftp", Value: ":2121", Usage: "FTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("ftp")},
-		&cli.BoolFlag{Name: "no-http", Usage: "do not serve HTTP", EnvVars: envOf("no-http")},
-		&cli.BoolFlag{Name: "no-ftp", Usage: "do not serve FTP", EnvVars: envOf("no-ftp")},
-		&cli.StringFlag{Name: "passive-ports", Usage: "FTP passive data port range `LOW-HIGH` (default: chosen by the kernel)", EnvVars: envOf("passive-ports")},
-		&cli.StringFlag{Name: "public-host", Usage: "`HOST` announced in FTP passive replies (behind NAT)", EnvVars: envOf("public-host")},
-		&cli.DurationFlag{Name: "ftp-idle", Value: ftpshare.DefaultIdle, Usage: "drop FTP clients idle this `DURATION`", EnvVars: envOf("ftp-idle")},
-		&cli.BoolFlag{Name: "hidden", Usage: "also serve dot-files and dot-folders", EnvVars: envOf("hidden")},
-		&cli.BoolFlag{Name: "encrypt", Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
-		&cli.StringSliceFlag{Name: "recipient", Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},
-		&cli.StringFlag{Name: "reader", Usage: "PC/SC reader `NAME` to use (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
-		&cli.BoolFlag{Name: "armor", Usage: "ASCII-armored encrypted output (.asc) instead of binary (.gpg)", EnvVars: envOf("armor")},
-		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "`FORMAT` of the log on stderr: text or json", EnvVars: envOf("log-format")},
-		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no banner and no access log; errors only", EnvVars: envOf("quiet")},
+		&cli.StringFlag{Name: "http", Category: catServing, Value: ":8000", Usage: "HTTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("http")},
+		&cli.StringFlag{Name: "ftp", Category: catServing, Value: ":2121", Usage: "FTP listen `ADDR` (host:port, :port or port; port 0 picks a free one)", EnvVars: envOf("ftp")},
+		&cli.BoolFlag{Name: "no-http", Category: catServing, Usage: "do not serve HTTP", EnvVars: envOf("no-http")},
+		&cli.BoolFlag{Name: "no-ftp", Category: catServing, Usage: "do not serve FTP", EnvVars: envOf("no-ftp")},
+		&cli.BoolFlag{Name: "hidden", Category: catServing, Usage: "also serve dot-files and dot-folders", EnvVars: envOf("hidden")},
+		&cli.StringFlag{Name: "public-host", Category: catServing, Usage: "`HOST` name or address people reach this machine by (a DNS name, the address behind NAT): HTTP answers requests for it and FTP announces it in passive replies", EnvVars: envOf("public-host")},
+		&cli.StringFlag{Name: "passive-ports", Category: catFTP, Usage: "FTP passive data port range `LOW-HIGH` (default: chosen by the kernel)", EnvVars: envOf("passive-ports")},
+		&cli.DurationFlag{Name: "ftp-idle", Category: catFTP, Value: ftpshare.DefaultIdle, DefaultText: "5m", Usage: "drop FTP clients idle this `DURATION` (30s, 5m, 1h)", EnvVars: envOf("ftp-idle")},
+		&cli.BoolFlag{Name: "encrypt", Category: catEncryption, Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
+		&cli.StringSliceFlag{Name: "recipient", Category: catEncryption, Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},
+		&cli.StringFlag{Name: "reader", Category: catEncryption, Usage: "PC/SC reader `NAME` to use with --encrypt (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
+		&cli.BoolFlag{Name: "armor", Category: catEncryption, Usage: "ASCII-armored encrypted output (.asc) instead of binary (.gpg)", EnvVars: envOf("armor")},
+		&cli.StringFlag{Name: "log-format", Category: catOutput, Value: "text", Usage: "`FORMAT` of the log on stderr: text or json", EnvVars: envOf("log-format")},
+		&cli.BoolFlag{Name: "quiet", Category: catOutput, Aliases: []string{"q"}, Usage: "no banner and no access log; errors only", EnvVars: envOf("quiet")},
 	}
 }
 

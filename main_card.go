@@ -26,6 +26,11 @@ func cardCommand() *cli.Command {
 				return err
 			}
 			fmt.Fprint(c.App.Writer, st)
+			if enc := st.Keys[1].Fingerprint; enc != nil {
+				if primary, uid, ok := cardcrypt.FindOwner(enc); ok {
+					fmt.Fprintf(c.App.Writer, "General key info..: %X\n                    %s\n", primary, uid)
+				}
+			}
 			return nil
 		},
 	}
@@ -47,9 +52,6 @@ func readerFlag(c *cli.Context) string {
 func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharefs.View, error) {
 	useCard, files := c.Bool("encrypt"), c.StringSlice("recipient")
 	if !useCard && len(files) == 0 {
-		if c.Bool("armor") {
-			return nil, usagef("--armor needs --encrypt or --recipient")
-		}
 		return v, nil
 	}
 	var keys []*cardcrypt.Key
@@ -57,6 +59,9 @@ func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharef
 		key, err := cardcrypt.ReadCardKey(c.String("reader"))
 		if err != nil {
 			return nil, err
+		}
+		if primary, uid, ok := cardcrypt.FindOwner(key.Public.Fingerprint); ok {
+			key.Primary, key.UserID = primary, uid
 		}
 		keys = append(keys, key)
 		go cardcrypt.WatchCard(context.Background(), key.Reader, logger)
@@ -82,7 +87,7 @@ func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharef
 	}
 	enc.UseSecret(secret)
 	for _, k := range enc.Keys() {
-		logger.Info("encrypting every download", "key", k.Fingerprint(), "from", k.Source)
+		logger.Info("encrypting every download", "to", k.Describe(), "encryption_key", k.Fingerprint(), "from", k.Source)
 	}
 	return enc.View(v), nil
 }

@@ -7,16 +7,18 @@ import (
 
 	"example.com/share/cardcrypt"
 	"example.com/share/ftpshare"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
 // newFTPService listens for FTP and builds the server from the flags.
-func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer) (service, error) {
+func newFTPService(c *cli.Context, view sharefs.View, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer, board *transfers.Board) (service, error) {
 	opts := ftpshare.Options{
 		PublicHost:  c.String("public-host"),
 		IdleTimeout: c.Duration("ftp-idle"),
 		Logger:      logger,
 		Signer:      ftpSigner(sig),
+		Transfers:   board,
 	}
 	if priv != nil {
 		opts.TLS, opts.Secret = priv.tls, priv.secret

@@ -20,9 +20,9 @@ import (
 // signFlags are the options of --sign.
 func signFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "sign", Usage: "sign with the card's signature key: FILE?sig, DIR/?sha256&sig, /?pubkey, FTP FILE.sig", EnvVars: envOf("sign")},
-		&cli.StringFlag{Name: "pin-file", Usage: "read the card's PIN for --sign from the first line of `FILE` (default: ask on the terminal)", EnvVars: envOf("pin-file")},
-		&cli.StringFlag{Name: "uid", Usage: "user ID of the certificate /?pubkey gives, `\"Name <mail>\"` (default: the card's cardholder name)", EnvVars: envOf("uid")},
+		&cli.BoolFlag{Name: "sign", Category: catSigning, Usage: "sign with the card's signature key: FILE?sig, DIR/?sha256&sig, /?pubkey, FTP FILE.sig", EnvVars: envOf("sign")},
+		&cli.StringFlag{Name: "pin-file", Category: catSigning, Usage: "read the card's PIN for --sign from the first line of `FILE` (default: ask on the terminal)", EnvVars: envOf("pin-file")},
+		&cli.StringFlag{Name: "uid", Category: catSigning, Usage: "user ID of the certificate /?pubkey gives, `\"Name <mail>\"` (default: the card's cardholder name)", EnvVars: envOf("uid")},
 	}
 }
 

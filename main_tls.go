@@ -23,10 +23,10 @@ import (
 // secret link.
 func privateFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "tls", Usage: "HTTPS and explicit FTPS (required), with a self-signed certificate kept in the configuration folder", EnvVars: envOf("tls")},
-		&cli.StringFlag{Name: "tls-cert", Usage: "use the certificate (chain) in PEM `FILE` instead; implies --tls", EnvVars: envOf("tls-cert")},
-		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert, in PEM `FILE`", EnvVars: envOf("tls-key")},
-		&cli.BoolFlag{Name: "secret", Usage: "serve only under a random /TOKEN/ path; FTP password = token, no anonymous login", EnvVars: envOf("secret")},
+		&cli.BoolFlag{Name: "tls", Category: catPrivate, Usage: "HTTPS and explicit FTPS (required), with a self-signed certificate kept in the configuration folder", EnvVars: envOf("tls")},
+		&cli.StringFlag{Name: "tls-cert", Category: catPrivate, Usage: "use the certificate (chain) in PEM `FILE` instead; implies --tls", EnvVars: envOf("tls-cert")},
+		&cli.StringFlag{Name: "tls-key", Category: catPrivate, Usage: "the private key of --tls-cert, in PEM `FILE`", EnvVars: envOf("tls-key")},
+		&cli.BoolFlag{Name: "secret", Category: catPrivate, Usage: "serve only under a random /TOKEN/ path; FTP password = token, no anonymous login", EnvVars: envOf("secret")},
 	}
 }
 

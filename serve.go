@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"example.com/share/cardcrypt"
 	"example.com/share/httpshare"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -44,13 +46,17 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRequires(c); err != nil {
+		return err
+	}
 	if c.Bool("no-http") && c.Bool("no-ftp") {
 		return usagef("--no-http and --no-ftp together leave nothing to serve")
 	}
 	if !c.Bool("no-http") && !c.Bool("no-ftp") && samePort(c.String("http"), c.String("ftp")) {
 		return usagef("--http %s and --ftp %s ask for the same port; give each its own", c.String("http"), c.String("ftp"))
 	}
-	logger, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.Bool("quiet"))
+	live := newLiveView(c)
+	logger, err := newLogger(live.logWriter(c.App.ErrWriter), c.String("log-format"), c.Bool("quiet"))
 	if err != nil {
 		return err
 	}
@@ -74,15 +80,17 @@ func serve(c *cli.Context) error {
 	if sig != nil {
 		defer sig.Close()
 	}
-	services, err := listenAll(c, view, root.Name(), logger, priv, sig)
+	services, err := listenAll(c, view, root.Name(), logger, priv, sig, live.Board())
 	if err != nil {
 		return err
 	}
 	priv.warnClearText(logger)
 	if !c.Bool("quiet") {
-		printBanner(c.App.Writer, root.Path(), services, c)
+		printBanner(c.App.Writer, root.Path(), services, c, recipientsOf(view))
 	}
 	stopDiscovery := startDiscovery(c, root.Path(), services, logger)
+	live.run()
+	defer live.Stop()
 	return runServices(services, logger, stopDiscovery)
 }
 
@@ -104,6 +112,8 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 	switch {
 	case err == nil:
 		return root, nil
+	case errors.Is(err, fs.ErrNotExist) && isPortNumber(dir):
+		return nil, fmt.Errorf("folder %q does not exist; to serve on port %s, use --http %s (and --ftp PORT for FTP)", dir, dir, dir)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("folder %q does not exist; give the path of an existing folder", dir)
 	case errors.Is(err, sharefs.ErrNotDir):
@@ -114,13 +124,28 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 	return nil, fmt.Errorf("cannot open folder %q: %w", dir, err)
 }
 
+// recipientsOf says whom an encrypting view encrypts to; nil otherwise.
+func recipientsOf(v sharefs.View) []string {
+	if r, ok := v.(interface{ Recipients() []string }); ok {
+		return r.Recipients()
+	}
+	return nil
+}
+
+// isPortNumber reports an argument that looks like a port (`share 8080`,
+// a habit from python -m http.server).
+func isPortNumber(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n < 65536
+}
+
 // listenAll opens the listeners first, so that a port in use is reported
 // before anything is served.
-func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer) ([]service, error) {
+func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logger, priv *privacy, sig *cardcrypt.Signer, board *transfers.Board) ([]service, error) {
 	var services []service
 	ftpPort := 0
 	if !c.Bool("no-ftp") {
-		s, err := newFTPService(c, view, logger, priv, sig)
+		s, err := newFTPService(c, view, logger, priv, sig, board)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +160,7 @@ func listenAll(c *cli.Context, view sharefs.View, name string, logger *slog.Logg
 			}
 			return nil, err
 		}
-		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name, Signer: httpSigner(sig)}
+		opts := httpshare.Options{Logger: logger, FTPPort: ftpPort, Name: name, Signer: httpSigner(sig), Transfers: board}
 		if priv != nil {
 			opts.TLS, opts.Secret = priv.tls, priv.secret
 		}
@@ -196,8 +221,12 @@ func shutdown(services []service, logger *slog.Logger) {
 	for _, s := range services {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			if err := s.server.Shutdown(ctx); err != nil {
-				logger.Warn("transfers cut at shutdown", "proto", s.proto, "err", err)
+			err := s.server.Shutdown(ctx)
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace", shutdownGrace)
+			case err != nil:
+				logger.Warn("shutdown was not clean", "proto", s.proto, "err", err)
 			}
 		}()
 	}

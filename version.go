@@ -13,7 +13,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print the version of share",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, "share", versionString())
+			printVersion(c)
 			return nil
 		},
 	}

@@ -23,6 +23,36 @@ type Key struct {
 	Source string
 	// Reader is the PC/SC reader of a card's key; "" for key files.
 	Reader string
+	// Primary is the fingerprint of the primary key the encryption key
+	// belongs to, the one gpg --list-keys shows; nil when not known.
+	Primary []byte
+	// UserID is the key's primary user ID ("Ada <ada@example.org>"); ""
+	// when not known.
+	UserID string
+}
+
+// Describe names the key for people: user ID and primary fingerprint.
+func (k *Key) Describe() string {
+	what := "key " + k.PrimaryFingerprint()
+	if len(k.Primary) == 0 {
+		what = "encryption key " + k.Fingerprint()
+	}
+	switch {
+	case k.UserID != "":
+		return k.UserID + ", " + what
+	case k.Reader != "":
+		return "the OpenPGP card in " + k.Reader + ", " + what
+	}
+	return what
+}
+
+// PrimaryFingerprint is the primary key's fingerprint in upper-case hex,
+// or the encryption key's own when the primary is not known.
+func (k *Key) PrimaryFingerprint() string {
+	if len(k.Primary) == 0 {
+		return k.Fingerprint()
+	}
+	return strings.ToUpper(hex.EncodeToString(k.Primary))
 }
 
 // Fingerprint is the key's fingerprint in upper-case hex.

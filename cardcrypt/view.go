@@ -83,6 +83,21 @@ func (v *view) EncryptTo(w io.Writer, name string, size int64) (io.WriteCloser, 
 	return v.e.EncryptTo(w, name, size)
 }
 
+// Recipients says whom every download is encrypted to, one line per
+// key: its user ID when known and the primary key's fingerprint, the one
+// gpg --list-keys shows (or the encryption key's, for a card whose
+// primary key is not known here).
+func (v *view) Recipients() []string { return v.e.Recipients() }
+
+// Recipients is View's Recipients.
+func (e *Encryptor) Recipients() []string {
+	var out []string
+	for _, k := range e.keys {
+		out = append(out, k.Describe())
+	}
+	return out
+}
+
 // Stat implements sharefs.View.
 func (v *view) Stat(name string) (sharefs.Entry, error) {
 	if ent, err := v.inner.Stat(name); err == nil && ent.IsDir {

@@ -109,10 +109,10 @@ func commandTable(s *Server) map[string]ftp.Command {
 		st.conn.relay(func() { defaults["PASS"].Execute(sess, arg) }) // anonymous: any password, even none
 	}}
 	for _, name := range writeCommands {
-		table[name] = command{name: name, run: refuseWrite}
+		table[name] = command{name: name, run: refuseWrite(name)}
 	}
 	for _, name := range unsupported {
-		table[name] = command{name: name, run: notImplemented}
+		table[name] = command{name: name, run: notImplemented(name)}
 	}
 	own := []command{
 		{name: "USER", param: true, run: cmdUser(defaults["USER"])},
@@ -146,12 +146,22 @@ func commandTable(s *Server) map[string]ftp.Command {
 	return table
 }
 
-func refuseWrite(_ *Server, _ *ftp.Session, st *session, _ string) {
-	st.conn.reply(550, "Permission denied: this server is read-only.")
+// refuseWrite answers a command that would change the folder.
+func refuseWrite(cmd string) handler {
+	return func(s *Server, sess *ftp.Session, st *session, arg string) {
+		path := ""
+		if arg != "" {
+			path = sess.BuildPath(arg)
+		}
+		s.refuse(st, cmd, path, 550, "Permission denied: this server is read-only.")
+	}
 }
 
-func notImplemented(_ *Server, _ *ftp.Session, st *session, _ string) {
-	st.conn.reply(502, "Command not implemented.")
+// notImplemented answers a command this server does not offer.
+func notImplemented(cmd string) handler {
+	return func(s *Server, _ *ftp.Session, st *session, _ string) {
+		s.refuse(st, cmd, "", 502, "Command not implemented.")
+	}
 }
 
 // cmdUser accepts only the anonymous names, before a password is asked.

@@ -23,7 +23,8 @@ func cmdSize(s *Server, sess *ftp.Session, st *session, arg string) {
 	e, err := s.view.Stat(name)
 	switch {
 	case err != nil:
-		st.conn.reply(550, arg+": no such file.")
+		// Logged: clients ask SIZE before RETR and stop at this answer.
+		s.refuse(st, "SIZE", name, 550, arg+": no such file.")
 	case e.IsDir:
 		st.conn.reply(550, arg+": not a plain file.")
 	case e.Size < 0:

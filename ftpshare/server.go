@@ -24,6 +24,7 @@ import (
 
 	"example.com/share/internal/clientaddr"
 	"example.com/share/internal/connlimit"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -65,6 +66,9 @@ type Options struct {
 	Secret string
 	// Signer answers FILE.sig with the card's signature; nil turns it off.
 	Signer Signer
+	// Transfers, when set, is told of every download as it goes (the
+	// sharer's live view).
+	Transfers *transfers.Board
 }
 
 // Server is an anonymous read-only FTP server over a sharefs.View.
@@ -89,6 +93,7 @@ type Server struct {
 	secret    string        // the password, if set; anonymous otherwise
 	guard     *loginGuard   // failed logins with the secret
 	failDelay time.Duration // how long a wrong password waits for its 530
+	transfers *transfers.Board
 
 	nextID atomic.Uint64
 
@@ -124,6 +129,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		secret:         opts.Secret,
 		guard:          newLoginGuard(),
 		failDelay:      failDelay,
+		transfers:      opts.Transfers,
 		listeners:      map[net.Listener]struct{}{},
 		conns:          map[*ctrlConn]func(){},
 		pasvOpen:       map[netip.Addr]int{},

@@ -12,6 +12,8 @@ import (
 
 	ftp "goftp.io/server/v2"
 
+	"example.com/share/internal/accesslog"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -29,34 +31,41 @@ func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
 	}
 	offset := st.rest
 	st.rest = 0 // a restart marker serves one RETR
+	name := sess.BuildPath(arg)
 	if !st.ready() {
-		st.conn.reply(425, "Use PASV, EPSV, PORT or EPRT first.")
+		s.refuse(st, "RETR", name, 425, "Use PASV, EPSV, PORT or EPRT first.")
 		return
 	}
-	name := sess.BuildPath(arg)
 	// The type is checked before anything is opened: opening a folder or
 	// anything but a plain file is never what a client may ask for.
 	e, err := s.view.Stat(name)
 	switch {
 	case err != nil:
-		st.conn.reply(550, arg+": no such file.")
+		s.refuse(st, "RETR", name, 550, arg+": no such file.")
 		return
 	case e.IsDir:
-		st.conn.reply(550, arg+": not a plain file.")
+		s.refuse(st, "RETR", name, 550, arg+": not a plain file.")
 		return
 	}
 	f, err := s.view.Open(name)
 	if err != nil {
-		st.conn.reply(550, arg+": no such file.")
+		s.refuse(st, "RETR", name, 550, arg+": no such file.")
 		return
 	}
 	defer f.Close()
 	if err := seekTo(f, offset, e.Size); err != nil {
-		st.conn.reply(554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
+		s.refuse(st, "RETR", name, 554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
 		return
 	}
 	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc net.Conn) (int64, error) {
-		return s.send(dc, f)
+		left := int64(-1)
+		if e.Size >= 0 {
+			left = e.Size - offset
+		}
+		tr := s.transfers.Start("ftp", st.conn.peer, name, left)
+		n, err := s.send(dc, f, tr)
+		tr.Done(err == nil)
+		return n, err
 	})
 }
 
@@ -81,8 +90,9 @@ func seekTo(f sharefs.File, offset, size int64) error {
 
 // send copies f to the data connection: with sendfile when f is a file of
 // the operating system, by copying otherwise. The stall deadline is
-// renewed as data moves, so a client that stops reading is dropped.
-func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
+// renewed as data moves, so a client that stops reading is dropped; tr
+// (which may be nil) counts what went out.
+func (s *Server) send(dc net.Conn, f sharefs.File, tr *transfers.Transfer) (int64, error) {
 	stall := s.stall
 	tc, plain := dc.(*net.TCPConn) // not over TLS
 	if osf, ok := f.(*os.File); ok && plain {
@@ -91,6 +101,7 @@ func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
 			_ = tc.SetWriteDeadline(time.Now().Add(stall))
 			n, err := tc.ReadFrom(io.LimitReader(osf, chunk))
 			total += n
+			tr.Add(n)
 			if err != nil || n == 0 {
 				return total, err
 			}
@@ -99,21 +110,24 @@ func (s *Server) send(dc net.Conn, f sharefs.File) (int64, error) {
 	// A stream that writes itself (an encrypted file does so in a
 	// pipeline) still renews the deadline on each of its writes.
 	if wt, ok := f.(io.WriterTo); ok {
-		return wt.WriteTo(stallWriter{dc, stall})
+		return wt.WriteTo(stallWriter{dc, stall, tr})
 	}
 	buf := make([]byte, 64<<10)
-	return io.CopyBuffer(stallWriter{dc, stall}, readerOnly{f}, buf)
+	return io.CopyBuffer(stallWriter{dc, stall, tr}, readerOnly{f}, buf)
 }
 
 // stallWriter renews the write deadline before every write.
 type stallWriter struct {
 	c     net.Conn
 	stall time.Duration
+	tr    *transfers.Transfer // counts what went out; may be nil
 }
 
 func (w stallWriter) Write(p []byte) (int, error) {
 	_ = w.c.SetWriteDeadline(time.Now().Add(w.stall))
-	return w.c.Write(p)
+	n, err := w.c.Write(p)
+	w.tr.Add(int64(n))
+	return n, err
 }
 
 // readerOnly hides any WriterTo, so the copy goes through the buffer.
@@ -129,11 +143,12 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 	}
 	// Watch from the start: an ABOR also ends the wait for the client.
 	stop := st.conn.watch(st.stopData)
+	start := time.Now()
 	tcp, err := st.open()
 	if err != nil {
 		stop()
-		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.reply(425, "Cannot open the data connection.")
+		s.logAccess(st, cmd, name, 425, 0, start, "the data connection could not be opened: "+accesslog.Reason(err))
 		return
 	}
 	st.conn.setBusy(true)
@@ -143,30 +158,31 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 	if err != nil {
 		stop()
 		st.endData()
-		s.log.Info("ftp data connection failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.reply(522, "TLS on the data connection failed; transfer aborted.")
+		s.logAccess(st, cmd, name, 522, 0, start, "TLS on the data connection failed: "+accesslog.Reason(err))
 		return
 	}
-	start := time.Now()
 	n, err := send(dc)
 	aborted := stop()
 	if cerr := dc.Close(); err == nil && !aborted {
 		err = cerr // over TLS, the close_notify that ends the data
 	}
 	st.endData()
-	result := "ok"
+	code, reason := 226, ""
 	switch {
 	case aborted:
-		result = "aborted"
+		code, reason = 426, "aborted by the client"
 		st.conn.reply(426, "Transfer aborted; data connection closed.")
 	case err != nil:
-		result = err.Error()
+		code, reason = 426, accesslog.Reason(err)
 		st.conn.reply(426, "Data connection lost; transfer aborted.")
 	default:
 		st.conn.reply(226, fmt.Sprintf("Transfer complete (%d bytes).", n))
 	}
-	s.log.Info("ftp transfer", "conn", st.conn.id, "client", st.conn.peer, "cmd", cmd, "path", name,
-		"offset", offset, "bytes", n, "duration", time.Since(start).Round(time.Millisecond), "result", result)
+	if offset != 0 {
+		reason = strings.TrimPrefix(reason+"; ", "; ") + fmt.Sprintf("resumed at byte %d", offset)
+	}
+	s.logAccess(st, cmd, name, code, n, start, reason)
 }
 
 // sendListing runs a transfer of a listing, rendered entry by entry as it
@@ -175,7 +191,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, render renderer) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
 		func(dc net.Conn) (int64, error) {
-			return writeEntries(stallWriter{dc, s.stall}, entries, render)
+			return writeEntries(stallWriter{dc, s.stall, nil}, entries, render)
 		})
 }
 

@@ -7,7 +7,11 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
+
+	"example.com/share/internal/accesslog"
+	"example.com/share/internal/transfers"
 )
 
 // logWriter records the status and body bytes of a response for the
@@ -20,6 +24,27 @@ type logWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// board, when set, is told of downloads (not listings) as they go.
+	board *transfers.Board
+	req   *http.Request
+	tr    *transfers.Transfer
+}
+
+// track puts a download that starts with status code on the board.
+// Listings, redirects and errors stay off it.
+func (w *logWriter) track(code int) {
+	r := w.req
+	if w.board == nil || (code != http.StatusOK && code != http.StatusPartialContent) || r.Method != http.MethodGet {
+		return
+	}
+	if _, archive := folderDownloadOf(r); strings.HasSuffix(r.URL.Path, "/") && !archive {
+		return // a listing
+	}
+	size := int64(-1)
+	if n, err := strconv.ParseInt(w.Header().Get("Content-Length"), 10, 64); err == nil {
+		size = n
+	}
+	w.tr = w.board.Start("http", accesslog.ClientOf(r.RemoteAddr), r.URL.Path, size)
 }
 
 // stallChunk is the most one write hands the connection: a client must
@@ -30,6 +55,7 @@ const stallChunk = 1 << 20
 func (w *logWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		w.track(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -38,9 +64,11 @@ func (w *logWriter) WriteHeader(code int) {
 func (w *logWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.track(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	w.tr.Add(int64(n))
 	return n, err
 }
 
@@ -49,6 +77,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.track(http.StatusOK)
 	}
 	var n int64
 	var err error
@@ -56,6 +85,7 @@ func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 		n, err = w.readFromInChunks(rf, src)
 	} else {
 		n, err = io.Copy(writerOnly{w.ResponseWriter}, src)
+		w.tr.Add(n)
 	}
 	w.bytes += n
 	return n, err
@@ -73,6 +103,7 @@ func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, er
 		want := min(lr.N, stallChunk)
 		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: want})
 		total += n
+		w.tr.Add(n)
 		lr.N -= n
 		if err != nil || n < want {
 			return total, err
@@ -92,34 +123,29 @@ func (w *logWriter) Flush() {
 // writerOnly hides any ReadFrom method, so io.Copy does not recurse.
 type writerOnly struct{ io.Writer }
 
-// logAccess writes one access log line. A body cut short of its declared
-// Content-Length (a failed read, a client gone) is logged as a warning.
+// logAccess writes one access event (internal/accesslog). A body cut
+// short of its declared Content-Length (a failed read, a client gone) is
+// a warning; a server error is an error.
 func (s *Server) logAccess(w *logWriter, r *http.Request, start time.Time) {
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	level := slog.LevelInfo
-	msg := "request"
-	if incomplete(w, r, status) {
-		level, msg = slog.LevelWarn, "response incomplete"
+	e := accesslog.Event{
+		Proto: "http", Client: accesslog.ClientOf(r.RemoteAddr),
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Status: status, Bytes: w.bytes, Start: start,
+		Host: r.Host, UserAgent: r.UserAgent(),
 	}
+	cut := incomplete(w, r, status)
+	if cut {
+		e.Level, e.Reason = slog.LevelWarn, "response incomplete"
+	}
+	w.tr.Done(!cut)
 	if status >= 500 && status != http.StatusServiceUnavailable {
-		level = slog.LevelError // 503 is a refusal (busy), not a fault
+		e.Level = slog.LevelError // 503 is a refusal (busy), not a fault
 	}
-	ctx := r.Context()
-	if !s.log.Enabled(ctx, level) {
-		return // quiet: spare the clock and the attributes
-	}
-	s.log.LogAttrs(ctx, level, msg,
-		slog.String("client", r.RemoteAddr),
-		slog.String("proto", r.Proto),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.RequestURI()),
-		slog.Int("status", status),
-		slog.Int64("bytes", w.bytes),
-		slog.Duration("duration", time.Since(start)),
-	)
+	accesslog.Log(r.Context(), s.log, e)
 }
 
 // incomplete reports whether fewer body bytes went out than announced.

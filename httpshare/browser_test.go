@@ -159,6 +159,9 @@ func TestBrowserWithScript(t *testing.T) {
 	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.ID("filter"))); err != nil {
 		t.Fatalf("the script did not show the filter box: %v\n%s", err, strings.Join(console.problems(), "\n"))
 	}
+	if ph := run(t, ctx, "placeholder", chromedp.Evaluate[string](`document.getElementById("filter").placeholder`)); ph != "Filter" {
+		t.Errorf("filter placeholder %q, want a plain one", ph)
+	}
 
 	rows := run(t, ctx, "rows", chromedp.Evaluate[[]string](visibleRows))
 	want := []string{"sub/", "big.txt", "emoji 🎉 #1?.txt", "middle.txt", "README.md", "small.txt"}
@@ -175,7 +178,7 @@ func TestBrowserWithScript(t *testing.T) {
 		t.Errorf("README: %q", v)
 	}
 
-	do(t, ctx, "sort by size", chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size", chromedp.Click(chromedp.CSS("th.s button")))
 	rows = run(t, ctx, "rows by size", chromedp.Evaluate[[]string](visibleRows))
 	if want := []string{"sub/", "small.txt", "emoji 🎉 #1?.txt", "README.md", "middle.txt", "big.txt"}; !slices.Equal(rows, want) {
 		t.Errorf("by size: %q, want %q", rows, want)
@@ -183,7 +186,7 @@ func TestBrowserWithScript(t *testing.T) {
 	if loc := run(t, ctx, "location", chromedp.Location()); !strings.HasSuffix(loc, "/?sort=size") {
 		t.Errorf("location after sort: %s", loc)
 	}
-	do(t, ctx, "sort by size, descending", chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size, descending", chromedp.Click(chromedp.CSS("th.s button")))
 	rows = run(t, ctx, "rows by size desc", chromedp.Evaluate[[]string](visibleRows))
 	if rows[1] != "big.txt" || rows[len(rows)-1] != "small.txt" {
 		t.Errorf("by size, descending: %q", rows)
@@ -225,10 +228,11 @@ func TestBrowserWithScript(t *testing.T) {
 	if v := run(t, ctx, "CSP violations", chromedp.Evaluate[[]string](`window.__csp`)); len(v) != 0 {
 		t.Errorf("CSP violations: %q", v)
 	}
-	screenshots(t, ctx, ts.URL+"/")
 	if p := console.problems(); len(p) != 0 {
 		t.Errorf("console:\n%s", strings.Join(p, "\n"))
 	}
+	// Last: the 404 page among them logs its status to the console.
+	screenshots(t, ctx, ts.URL+"/")
 }
 
 // TestBrowserCopyLinkOnLAN: on a LAN address, which is no secure
@@ -286,6 +290,15 @@ func screenshots(t *testing.T, ctx context.Context, url string) {
 			t.Fatal(err)
 		}
 	}
+	// A missing file: the page's style, a way back to a folder.
+	do(t, ctx, "open a missing file", chromedp.Navigate(url+"sub/no/such.txt"), chromedp.WaitVisible(chromedp.CSS("main.error")))
+	if back := run(t, ctx, "way back", chromedp.Evaluate[string](`document.querySelector("main.error a").getAttribute("href")`)); back != "/sub/" {
+		t.Errorf("404 page leads to %q, want the nearest folder /sub/", back)
+	}
+	png404 := run(t, ctx, "404 screenshot", chromedp.FullScreenshot(100))
+	if err := os.WriteFile(filepath.Join(out, "page-404.png"), png404, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A phone: the page must not scroll sideways.
 	do(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))
 	if w := run(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
@@ -309,7 +322,7 @@ func TestBrowserWithoutScript(t *testing.T) {
 	if strings.Contains(html, `class="cp"`) || !strings.Contains(html, `id="filter"`) {
 		t.Error("script ran although disabled")
 	}
-	run(t, ctx, "sort link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("th.s a"))))
+	run(t, ctx, "sort link", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("th.s button"))))
 	if loc := run(t, ctx, "location", chromedp.Location()); loc != ts.URL+"/?sort=size" {
 		t.Errorf("sort link led to %s", loc)
 	}
@@ -354,10 +367,10 @@ func TestBrowserLargeFolder(t *testing.T) {
 		t.Errorf("filter kept %d rows", len(got))
 	}
 	do(t, ctx, "clear", chromedp.SendKeys(chromedp.ID("filter"), "\x1b"))
-	ms := run(t, ctx, "in-page sort", chromedp.Evaluate[float64](`(function(){var t=performance.now();document.querySelector("th.s a").click();document.body.offsetHeight;var u=performance.now();document.querySelector("th.n a").click();document.body.offsetHeight;return [u-t, performance.now()-u];})()[0]`))
+	ms := run(t, ctx, "in-page sort", chromedp.Evaluate[float64](`(function(){var t=performance.now();document.querySelector("th.s button").click();document.body.offsetHeight;var u=performance.now();document.querySelector("th.n button").click();document.body.offsetHeight;return [u-t, performance.now()-u];})()[0]`))
 	t.Logf("in-page sort + layout: %v ms", ms)
 	start = time.Now()
-	do(t, ctx, "sort by size, twice", chromedp.Click(chromedp.CSS("th.s a")), chromedp.Click(chromedp.CSS("th.s a")))
+	do(t, ctx, "sort by size, twice", chromedp.Click(chromedp.CSS("th.s button")), chromedp.Click(chromedp.CSS("th.s button")))
 	t.Logf("sort twice: %v", time.Since(start))
 	first := run(t, ctx, "biggest", chromedp.Evaluate[string](visibleRows+"[0]"))
 	if !strings.HasSuffix(first, "999.txt") {

@@ -187,7 +187,7 @@ func (c *listingCache) render(r *rendered, v variant) ([]byte, error) {
 		r.readme = renderReadme(c.view, r.name, r.entries, c.log)
 		r.readmeDone = true
 	}
-	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing}
+	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing, enc: encryptionNoteOf(c.view)}
 	return renderHTML(p, entries), nil
 }
 

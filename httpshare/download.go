@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"example.com/share/internal/accesslog"
 	"example.com/share/sharefs"
 )
 
@@ -119,7 +120,7 @@ func (s *Server) sendWhole(w http.ResponseWriter, r *http.Request, name string, 
 		return // the client is gone
 	}
 	if n, err := copyWhole(w, rs, entry.Size); err != nil {
-		s.log.Warn("download ended early", "path", name, "bytes", n, "of", entry.Size, "err", err)
+		s.log.Warn("download ended early", "path", name, "bytes", n, "of", entry.Size, "reason", accesslog.Reason(err))
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"example.com/share/internal/clientaddr"
 	"example.com/share/sharefs"
@@ -70,17 +73,25 @@ var folderDownloads = []folderDownload{
 // serveFolderDownload answers a folder URL with a query that asks for one
 // of folderDownloads, and reports whether it did.
 func (s *Server) serveFolderDownload(w http.ResponseWriter, r *http.Request, dir string) bool {
+	d, ok := folderDownloadOf(r)
+	if ok {
+		s.streamFolder(w, r, dir, d)
+	}
+	return ok
+}
+
+// folderDownloadOf is the folder download a request's query asks for.
+func folderDownloadOf(r *http.Request) (folderDownload, bool) {
 	if r.URL.RawQuery == "" {
-		return false
+		return folderDownload{}, false
 	}
 	q := r.URL.Query()
 	for _, d := range folderDownloads {
 		if q.Has(d.key) {
-			s.streamFolder(w, r, dir, d)
-			return true
+			return d, true
 		}
 	}
-	return false
+	return folderDownload{}, false
 }
 
 // streamFolder writes a folder download while reading the folder. Its
@@ -95,7 +106,7 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 		if ok {
 			view = ps.Plain()
 		} else if d.plainOnly {
-			notFound(w)
+			s.errorPage(w, r, http.StatusNotFound)
 			return
 		}
 		ctype, inline = encryptedType(enc.Suffix()), false
@@ -210,14 +221,31 @@ func contentDisposition(inline bool, filename string) string {
 	return v
 }
 
-// asciiFilename replaces what cannot stand in a quoted ASCII filename.
+// asciiFilename is the name as plain ASCII for clients that read only
+// filename= (curl -J): accents are dropped ("Tài liệu" gives "Tai
+// lieu"), a few letters spelt out, and what still cannot stand in a
+// quoted ASCII filename becomes "_".
 func asciiFilename(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || strings.ContainsRune(`"\/%`, r) {
-			return '_'
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(name) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// a combining accent: drop it
+		case asciiLetters[r] != "":
+			b.WriteString(asciiLetters[r])
+		case r < 0x20 || r > 0x7e || strings.ContainsRune(`"\/%`, r):
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, name)
+	}
+	return b.String()
+}
+
+// asciiLetters spells out letters that have no accent to drop.
+var asciiLetters = map[rune]string{
+	'đ': "d", 'Đ': "D", 'ð': "d", 'Ð': "D", 'ł': "l", 'Ł': "L", 'ø': "o", 'Ø': "O",
+	'ß': "ss", 'æ': "ae", 'Æ': "AE", 'œ': "oe", 'Œ': "OE", 'þ': "th", 'Þ': "Th", 'ı': "i",
 }
 
 // extValue percent-encodes every byte that is not an RFC 5987 attr-char.

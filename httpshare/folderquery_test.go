@@ -100,10 +100,15 @@ func TestFolderDownloads(t *testing.T) {
 		t.Errorf("HEAD zip: %d %v", resp.StatusCode, resp.Header)
 	}
 	_, page := doRequest(t, "GET", ts.URL+"/")
-	for _, link := range []string{`href="?zip"`, `href="?tar.gz"`, `href="?sha256"`, `href="sub%20dir/?zip"`} {
-		if !bytes.Contains(page, []byte(link)) {
-			t.Errorf("page lacks %s", link)
+	// Buttons of GET forms: a browser submits them, a crawler does not.
+	for _, button := range []string{`<form class="dl" method="get">`, `<button name="zip">`, `<button name="tar.gz">`, `<button name="sha256">`,
+		`<form id="z" method="get"></form>`, `form="z" formaction="sub%20dir/" name="zip"`} {
+		if !bytes.Contains(page, []byte(button)) {
+			t.Errorf("page lacks %s", button)
 		}
+	}
+	if bytes.Contains(page, []byte(`?zip"`)) || bytes.Contains(page, []byte(`href="?`)) {
+		t.Error("page links to an archive or another order: crawlers would fetch it")
 	}
 }
 
@@ -132,7 +137,9 @@ func TestFolderDownloadHidesRefused(t *testing.T) {
 func TestContentDisposition(t *testing.T) {
 	for _, tc := range []struct{ name, want string }{
 		{"plain.zip", `attachment; filename="plain.zip"`},
-		{"été 🎉.zip", `attachment; filename="_t_ _.zip"; filename*=UTF-8''%C3%A9t%C3%A9%20%F0%9F%8E%89.zip`},
+		{"été 🎉.zip", `attachment; filename="ete _.zip"; filename*=UTF-8''%C3%A9t%C3%A9%20%F0%9F%8E%89.zip`},
+		{"Tài liệu.zip", `attachment; filename="Tai lieu.zip"; filename*=UTF-8''T%C3%A0i%20li%E1%BB%87u.zip`},
+		{"Straße Øre ﬁle.zip", `attachment; filename="Strasse Ore file.zip"; filename*=UTF-8''Stra%C3%9Fe%20%C3%98re%20%EF%AC%81le.zip`},
 		{`a"b 'c';d.zip`, `attachment; filename="a_b 'c';d.zip"; filename*=UTF-8''a%22b%20%27c%27%3Bd.zip`},
 	} {
 		if got := contentDisposition(false, tc.name); got != tc.want {
@@ -201,5 +208,29 @@ func TestRootName(t *testing.T) {
 	}
 	if len(zr.File) != 2 || zr.File[1].Name != "Holiday <photos>/f.txt" {
 		t.Errorf("zip holds %v", zr.File)
+	}
+}
+
+// TestArchiveNameCurl: curl -OJ, which reads only the ASCII filename,
+// saves the archive of "Tài liệu" as "Tai lieu.zip".
+func TestArchiveNameCurl(t *testing.T) {
+	curl := testutil.NeedTool(t, "curl")
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "Tài liệu"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Tài liệu", "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	work := t.TempDir()
+	cmd := exec.Command(curl, "-sSfOJ", ts.URL+"/T%C3%A0i%20li%E1%BB%87u/?zip")
+	cmd.Dir = work
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("curl -OJ: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(work, "Tai lieu.zip")); err != nil {
+		entries, _ := os.ReadDir(work)
+		t.Errorf("curl -OJ did not save Tai lieu.zip (%v); saved %v", err, entries)
 	}
 }

@@ -54,6 +54,8 @@ type pageData struct {
 	readme  []byte // rendered, safe HTML; nil for none
 	noSums  bool   // the view cannot give SHA256SUMS
 	signing *pageSigning
+	// enc tells whom downloads are encrypted to; nil when they are not.
+	enc *encryptionNote
 }
 
 // renderHTML renders the HTML listing page of folder dir.
@@ -66,8 +68,9 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
 	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
 	writeCrumbs(&b, p.base, p.root, p.dir)
+	writeEncryptionNote(&b, p.enc)
 	writeFolderActions(&b, !p.noSums, p.signing != nil)
-	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter names  ( / )" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
+	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter" title="Filter the names (press / to come here)" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
 	writeSortHeader(&b, p.order, "name", "n", "Name")
 	writeSortHeader(&b, p.order, "size", "s", "Size")
@@ -104,8 +107,10 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 // rowBytes is about what one row of the page takes, names aside.
 const rowBytes = 240
 
-// writeSortHeader writes one column header: a link that sorts by the
-// column, or reverses the order if it is sorted by it already.
+// writeSortHeader writes one column header: a button that sorts by the
+// column, or reverses the order if it is sorted by it already. It is a
+// form, not a link, so that crawlers (wget -r, lftp mirror) do not fetch
+// every folder again in each order.
 func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
 	aria, next := "none", listOrder{by: by}
 	if cur.by == by {
@@ -116,16 +121,12 @@ func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
 			next.desc = true
 		}
 	}
-	href := next.query()
-	if href == "" {
-		href = "?sort=name"
-	}
-	order := "asc"
+	order, desc := "asc", ""
 	if next.desc {
-		order = "desc"
+		order, desc = "desc", `<input type="hidden" name="order" value="desc">`
 	}
-	fmt.Fprintf(b, "<th class=\"%s\" aria-sort=\"%s\"><a href=\"%s\" data-sort=\"%s\" data-order=\"%s\">%s</a></th>",
-		class, aria, html.EscapeString(href), by, order, label)
+	fmt.Fprintf(b, "<th class=\"%s\" aria-sort=\"%s\"><form method=\"get\"><button name=\"sort\" value=\"%s\" data-sort=\"%s\" data-order=\"%s\">%s</button>%s</form></th>",
+		class, aria, by, by, order, label, desc)
 }
 
 // writeCrumbs writes the breadcrumb trail: every ancestor is a link.
@@ -148,17 +149,64 @@ func writeCrumbs(b *bytes.Buffer, base, root, dir string) {
 	b.WriteString("</nav></header>\n")
 }
 
+// encryptionNote is what the page says of an encrypting view.
+type encryptionNote struct {
+	suffix     string   // ".gpg" or ".asc"
+	recipients []string // "Ada <ada@example.org>, key 0123…"
+}
+
+// describesRecipients is offered by an encrypting view that can say
+// whom it encrypts to (cardcrypt's view).
+type describesRecipients interface {
+	Recipients() []string
+}
+
+// encryptionNoteOf is the note for view, or nil when it does not encrypt.
+func encryptionNoteOf(view sharefs.View) *encryptionNote {
+	enc := encryptingOf(view)
+	if enc == nil {
+		return nil
+	}
+	n := &encryptionNote{suffix: enc.Suffix()}
+	if d, ok := view.(describesRecipients); ok {
+		n.recipients = d.Recipients()
+	}
+	return n
+}
+
+// writeEncryptionNote says that every download is encrypted, to whom,
+// and how to decrypt one.
+func writeEncryptionNote(b *bytes.Buffer, n *encryptionNote) {
+	if n == nil {
+		return
+	}
+	b.WriteString(`<section class="enc" aria-label="encryption"><p><strong>Every download here is encrypted</strong> (OpenPGP), so only the holder of the key can read it`)
+	if len(n.recipients) > 0 {
+		b.WriteString(". Encrypted to:</p><ul>")
+		for _, r := range n.recipients {
+			fmt.Fprintf(b, "<li><code>%s</code></li>", html.EscapeString(r))
+		}
+		b.WriteString("</ul>")
+	} else {
+		b.WriteString(".</p>")
+	}
+	fmt.Fprintf(b, "<p>To decrypt, with the card plugged in or the secret key in GnuPG: <code>gpg --decrypt-files NAME%s</code> (or <code>gpg -o NAME -d NAME%s</code>).</p></section>\n",
+		html.EscapeString(n.suffix), html.EscapeString(n.suffix))
+}
+
 // writeFolderActions writes the line under the breadcrumbs that offers
-// the whole folder as one download.
+// the whole folder as one download: buttons of a form, which crawlers do
+// not submit, so a mirror does not fetch the share again as archives. The
+// empty form "z" is the one the folder rows' zip buttons submit.
 func writeFolderActions(b *bytes.Buffer, sums, signed bool) {
-	b.WriteString(`<p class="dl">Whole folder: <a href="?zip">.zip</a> <a href="?tar.gz">.tar.gz</a>`)
+	b.WriteString(`<form class="dl" method="get">Whole folder: <button name="zip">.zip</button> <button name="tar.gz">.tar.gz</button>`)
 	if sums {
-		b.WriteString(` <a href="?sha256">SHA256SUMS</a>`)
+		b.WriteString(` <button name="sha256">SHA256SUMS</button>`)
 	}
 	if sums && signed {
 		b.WriteString(` <a href="?sha256&amp;sig" rel="nofollow">SHA256SUMS signature</a>`)
 	}
-	b.WriteString("</p>\n")
+	b.WriteString("</form><form id=\"z\" method=\"get\"></form>\n")
 }
 
 // writeRow writes one table row. The link is relative to the folder and
@@ -167,7 +215,7 @@ func writeRow(b *bytes.Buffer, e sharefs.Entry, signed bool) {
 	href := escapeSegment(e.Name)
 	label := html.EscapeString(displayName(e.Name))
 	if e.IsDir {
-		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"><a class=\"z\" href=\"%s/?zip\" title=\"download the folder as .zip\">zip</a></td>", href, label, href)
+		fmt.Fprintf(b, "<tr class=\"d\"><td class=\"n\"><a href=\"%s/\">%s/</a></td><td class=\"s\"><button class=\"z\" form=\"z\" formaction=\"%s/\" name=\"zip\" title=\"download the folder as .zip\">zip</button></td>", href, label, href)
 	} else {
 		fmt.Fprintf(b, "<tr class=\"f %s\"><td class=\"n\"><a href=\"%s\">%s</a></td>", kindOf(e.Name), href, label)
 		if e.Size >= 0 {
@@ -223,13 +271,14 @@ func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
 	fmt.Fprintf(b, "<p>%s, %s</p>", plural(dirs, "folder"), plural(files, "file"))
 	u := p.base + folderURL(p.dir)
 	if p.ftpPort != 0 {
-		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, folderURL(p.dir))
+		// Shown decoded, as FTP clients take it and people read it.
+		ftp := fmt.Sprintf("ftp://HOSTNAME:%d%s", p.ftpPort, displayName(strings.TrimSuffix("/"+p.dir, "/")+"/"))
 		fmt.Fprintf(b, "<p>Also over FTP: <code data-cmd=\"%s\">%s</code></p>",
 			html.EscapeString(ftp), html.EscapeString(strings.ReplaceAll(ftp, "HOSTNAME", "HOST")))
 	}
 	for _, cmd := range []string{
 		"curl -fOJ 'ORIGIN" + u + "?zip'",
-		"wget -r -l inf -np -nH -R 'index.html*' --reject-regex '[?]' 'ORIGIN" + u + "'",
+		"wget -r -l inf -np -nH -R 'index.html*' 'ORIGIN" + u + "'",
 	} {
 		shown := strings.ReplaceAll(cmd, "ORIGIN", "http://HOST:PORT")
 		fmt.Fprintf(b, "<p><code data-cmd=\"%s\">%s</code></p>", html.EscapeString(cmd), html.EscapeString(shown))

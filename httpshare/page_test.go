@@ -113,9 +113,9 @@ func TestServerSideSort(t *testing.T) {
 			t.Errorf("%q JSON: %v, want %v", c.query, names, c.want)
 		}
 	}
-	// The header link of the current column reverses it.
+	// The header button of the current column reverses it.
 	_, page := doRequest(t, "GET", ts.URL+"/?sort=size")
-	if !strings.Contains(string(page), `<th class="s" aria-sort="ascending"><a href="?sort=size&amp;order=desc"`) {
+	if !strings.Contains(string(page), `<th class="s" aria-sort="ascending"><form method="get"><button name="sort" value="size" data-sort="size" data-order="desc">Size</button><input type="hidden" name="order" value="desc"></form></th>`) {
 		t.Error("size header does not offer the descending order")
 	}
 }
@@ -164,9 +164,9 @@ func TestFooterCommands(t *testing.T) {
 	_, page := doRequest(t, "GET", ts.URL+"/sub%20dir/")
 	s := string(page)
 	for _, want := range []string{
-		`<code data-cmd="ftp://HOSTNAME:2121/sub%20dir/">ftp://HOST:2121/sub%20dir/</code>`,
+		`<code data-cmd="ftp://HOSTNAME:2121/sub dir/">ftp://HOST:2121/sub dir/</code>`,
 		`data-cmd="curl -fOJ &#39;ORIGIN/sub%20dir/?zip&#39;"`,
-		`wget -r -l inf -np -nH -R &#39;index.html*&#39; --reject-regex &#39;[?]&#39; &#39;ORIGIN/sub%20dir/&#39;`,
+		`wget -r -l inf -np -nH -R &#39;index.html*&#39; &#39;ORIGIN/sub%20dir/&#39;`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("footer lacks %s", want)
@@ -265,5 +265,37 @@ func eventuallyPage(t *testing.T, url, text string) {
 			t.Fatalf("%s never showed %q", url, text)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// TestErrorPages: browsers get the page's style and a link to the
+// nearest folder that exists; other clients one plain line; refused and
+// missing paths the same answer.
+func TestErrorPages(t *testing.T) {
+	ts := startFixture(t)
+	const html = "text/html,application/xhtml+xml,*/*;q=0.8"
+	resp, body := doRequest(t, "GET", ts.URL+"/sub%20dir/missing/x.txt", "Accept", html)
+	page := string(body)
+	if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		resp.Header.Get("Content-Security-Policy") != pageCSP {
+		t.Errorf("404 for a browser: %d %q", resp.StatusCode, resp.Header)
+	}
+	for _, want := range []string{`<a href="/sub%20dir/">Go to /sub dir/</a>`, pageCSS, `<nav class="crumbs"`, "<h1>Nothing here</h1>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("404 page lacks %.60q:\n%.400s", want, page)
+		}
+	}
+	_, hidden := doRequest(t, "GET", ts.URL+"/.hiddendir/secret.txt", "Accept", html)
+	_, missing := doRequest(t, "GET", ts.URL+"/nothere/secret.txt", "Accept", html)
+	if string(hidden) != string(missing) || !strings.Contains(string(missing), `<a href="/">`) {
+		t.Error("a hidden folder's 404 differs from a missing one's")
+	}
+	resp, body = doRequest(t, "DELETE", ts.URL+"/hello.txt", "Accept", html)
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") == "" || !strings.Contains(string(body), "<h1>Read-only</h1>") {
+		t.Errorf("405 for a browser: %d %.200s", resp.StatusCode, body)
+	}
+	resp, body = doRequest(t, "GET", ts.URL+"/sub%20dir/missing")
+	if resp.StatusCode != 404 || string(body) != notFoundBody {
+		t.Errorf("404 for a program: %d %q", resp.StatusCode, body)
 	}
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"example.com/share/internal/accesslog"
 	"example.com/share/internal/hostnames"
+	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
 
@@ -34,6 +36,9 @@ type Options struct {
 	Secret string
 	// Signer answers ?sig, ?sha256&sig and ?pubkey; nil turns signing off.
 	Signer Signer
+	// Transfers, when set, is told of every download as it goes (the
+	// sharer's live view).
+	Transfers *transfers.Board
 }
 
 // Server is the HTTP side of share: a handler over one view plus the
@@ -123,7 +128,7 @@ func (s *Server) routes() *mux.Router {
 // ServeHTTP is the whole handler: access log, panic guard, router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r, unlocked := s.unlock(r) // before the log: the token never reaches it
-	lw := &logWriter{ResponseWriter: w}
+	lw := &logWriter{ResponseWriter: w, board: s.opts.Transfers, req: r}
 	start := time.Now()
 	defer s.logAccess(lw, r, start)
 	defer s.recoverPanic(lw, r)
@@ -135,7 +140,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.hosts.allowed(r.Host) {
-		s.hosts.warnOnce(s.log, r.Host, r.RemoteAddr)
+		s.hosts.warnOnce(s.log, r.Host, accesslog.ClientOf(r.RemoteAddr).String())
 		misdirected(lw)
 		return
 	}
@@ -213,7 +218,7 @@ func (s *Server) serveNotAllowed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Allow", allowedMethods)
 	// Do not read what may be a large upload before answering.
 	w.Header().Set("Connection", "close")
-	http.Error(w, "405 method not allowed: this share is read-only", http.StatusMethodNotAllowed)
+	s.errorPage(w, r, http.StatusMethodNotAllowed)
 }
 
 // notFoundBody is the one answer for anything missing or refused, so a
@@ -221,19 +226,7 @@ func (s *Server) serveNotAllowed(w http.ResponseWriter, r *http.Request) {
 const notFoundBody = "404 page not found\n"
 
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
-	notFound(w)
-}
-
-func notFound(w http.ResponseWriter) {
-	h := w.Header()
-	for _, k := range []string{"Content-Length", "ETag", "Last-Modified", "Accept-Ranges", "Content-Encoding", "Content-Disposition"} {
-		h.Del(k)
-	}
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = w.Write([]byte(notFoundBody))
+	s.errorPage(w, r, http.StatusNotFound)
 }
 
 // serveGet answers GET and HEAD for folders and files.
@@ -243,7 +236,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	name, wantDir, ok := requestName(r)
 	if !ok {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	if !wantDir {
@@ -264,7 +257,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request) {
 		s.serveFolder(w, r, name, entry)
 	case wantDir:
 		// A file asked for as a folder ("/file.txt/") does not exist.
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 	default:
 		s.serveNamedFile(w, r, name, entry)
 	}
@@ -293,11 +286,11 @@ func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name str
 // show, 500 (logged) for real errors.
 func (s *Server) statFailed(w http.ResponseWriter, r *http.Request, name string, err error) {
 	if isNotExist(err) {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	s.log.Error("stat failed", "path", name, "err", err)
-	http.Error(w, "500 internal server error", http.StatusInternalServerError)
+	s.errorPage(w, r, http.StatusInternalServerError)
 }
 
 // redirectTo sends /dir to /dir/ (target), keeping the query. The target

@@ -105,27 +105,27 @@
     var a = b.closest("tr").querySelector("td.n a");
     copy(a.href, function () {
       b.textContent = "copied";
-      setTimeout(function () { b.textContent = "copy link"; }, 1500);
+      setTimeout(function () { b.textContent = "copy"; }, 1500);
     });
   });
   rows.forEach(function (r) {
     var b = document.createElement("button");
     b.type = "button";
     b.className = "cp";
-    b.textContent = "copy link";
+    b.textContent = "copy";
     b.setAttribute("aria-label", "copy the link to " + nameOf(r));
     r.cells[0].insertBefore(b, r.cells[0].firstChild);
   });
 
-  // Client-side sort with the same links the server understands. The
+  // Client-side sort with the same buttons the server understands. The
   // keys are read once, so sorting 10,000 rows stays quick.
   var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
   var records = rows.map(function (r, i) {
     return { row: r, i: i, dir: r.classList.contains("d"), name: nameOf(r), size: sizeOf(r), time: timeOf(r) };
   });
   table.tHead.addEventListener("click", function (e) {
-    var a = e.target.closest("a[data-sort]");
-    if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var a = e.target.closest("button[data-sort]");
+    if (!a) return;
     e.preventDefault();
     var by = a.getAttribute("data-sort");
     var desc = a.getAttribute("data-order") === "desc";
@@ -145,14 +145,10 @@
     sorted.forEach(function (r) { fresh.appendChild(r); });
     table.replaceChild(fresh, tbody);
     tbody = fresh;
-    Array.prototype.forEach.call(table.tHead.querySelectorAll("a[data-sort]"), function (h) {
-      var th = h.parentNode, mine = h === a;
+    Array.prototype.forEach.call(table.tHead.querySelectorAll("button[data-sort]"), function (h) {
+      var th = h.closest("th"), mine = h === a;
       th.setAttribute("aria-sort", mine ? (desc ? "descending" : "ascending") : "none");
       h.setAttribute("data-order", mine && !desc ? "desc" : "asc");
-      var p = new URLSearchParams();
-      p.set("sort", h.getAttribute("data-sort"));
-      if (mine && !desc) p.set("order", "desc");
-      h.setAttribute("href", "?" + p.toString());
     });
     var here = new URLSearchParams();
     here.set("sort", by);
