@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+
+	"example.com/share/internal/netutil"
 )
 
 // writeTimeout bounds one reply write, so a client that never reads
@@ -81,7 +83,7 @@ func newCtrlConn(raw *net.TCPConn, srv *Server, id uint64) *ctrlConn {
 	}
 	c.state = &session{conn: c}
 	// Python's ftplib sends ABOR as urgent data; keep it in the stream.
-	setOOBInline(raw)
+	_ = netutil.SetOOBInline(raw) // best effort: most clients send ABOR in band
 	return c
 }
 
