@@ -30,9 +30,16 @@ func TestMain(m *testing.M) {
 // runShare runs share to completion and returns its exit code and output.
 func runShare(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runBin(t, testutil.BuildShare(t), env, args...)
+}
+
+// runBin runs the share binary bin to completion and returns its exit
+// code and output.
+func runBin(t *testing.T, bin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testutil.BuildShare(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -81,7 +88,13 @@ var (
 // startShare starts share with args and waits for its banner.
 func startShare(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
-	cmd := exec.Command(testutil.BuildShare(t), args...)
+	return startBin(t, testutil.BuildShare(t), env, args...)
+}
+
+// startBin starts the share binary bin with args and waits for its banner.
+func startBin(t *testing.T, bin string, env []string, args ...string) *running {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
