@@ -179,6 +179,9 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "share ") {
 		t.Errorf("share version = %d %q", code, out)
 	}
+	if strings.Contains(out, "no smartcard") {
+		t.Errorf("share version = %q: the default build has the card", out)
+	}
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
@@ -343,4 +346,13 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestVersionStamp: the release script's -X main.version names the version.
+func TestVersionStamp(t *testing.T) {
+	defer func(old string) { version = old }(version)
+	version = "v9.8.7"
+	if got := versionString(); !strings.HasPrefix(got, "v9.8.7 ") {
+		t.Errorf("versionString() = %q, want it to start with the stamped v9.8.7", got)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"example.com/share/internal/cardtest"
@@ -18,6 +19,9 @@ import (
 func TestStaticBuildWithoutCgo(t *testing.T) {
 	bin := testutil.BuildShareWith(t, "CGO_ENABLED=0")
 	checkStatic(t, bin)
+	if code, out, _ := runBin(t, bin, nil, "version"); code != 0 || !strings.Contains(out, "(no smartcard support)") {
+		t.Errorf("share version = %d %q, want it to say it has no smartcard support", code, out)
+	}
 
 	t.Run("recipient", func(t *testing.T) {
 		g := cardtest.NewGnuPG(t, false)
