@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"example.com/share/internal/netutil"
 )
 
 // normalizeAddr accepts "host:port", ":port" and a bare "port".
@@ -56,9 +58,9 @@ func listen(proto, flag, addr string) (net.Listener, error) {
 		return ln, nil
 	}
 	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
+	case netutil.AddrInUse(err):
 		return nil, fmt.Errorf("cannot serve %s on %s: the port is in use by another program; pick another with %s (port 0 picks a free one)", proto, addr, flag)
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
+	case netutil.AddrNotAvailable(err):
 		return nil, fmt.Errorf("cannot serve %s on %s: that address is not on this machine; use one of its addresses, or :PORT for all of them", proto, addr)
 	case errors.Is(err, syscall.EACCES):
 		return nil, fmt.Errorf("cannot serve %s on %s: ports below 1024 need root; pick a port of 1024 or more with %s", proto, addr, flag)

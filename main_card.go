@@ -51,6 +51,9 @@ func readerFlag(c *cli.Context) string {
 // returns v unchanged.
 func encryptionView(c *cli.Context, v sharefs.View, logger *slog.Logger) (sharefs.View, error) {
 	useCard, files := c.Bool("encrypt"), c.StringSlice("recipient")
+	if c.IsSet("reader") && !cardcrypt.Smartcards {
+		return nil, cardcrypt.ErrNoSmartcard
+	}
 	if !useCard && len(files) == 0 {
 		return v, nil
 	}

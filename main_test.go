@@ -30,9 +30,16 @@ func TestMain(m *testing.M) {
 // runShare runs share to completion and returns its exit code and output.
 func runShare(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runBin(t, testutil.BuildShare(t), env, args...)
+}
+
+// runBin runs the share binary bin to completion and returns its exit
+// code and output.
+func runBin(t *testing.T, bin string, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, testutil.BuildShare(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = shareEnv(t, env)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -87,7 +94,13 @@ func shareEnv(t *testing.T, env []string) []string {
 // startShare starts share with args and waits for its banner.
 func startShare(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
-	cmd := exec.Command(testutil.BuildShare(t), args...)
+	return startBin(t, testutil.BuildShare(t), env, args...)
+}
+
+// startBin starts the share binary bin with args and waits for its banner.
+func startBin(t *testing.T, bin string, env []string, args ...string) *running {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = shareEnv(t, env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -171,6 +184,9 @@ func TestVersion(t *testing.T) {
 	code, out, _ := runShare(t, nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "share ") {
 		t.Errorf("share version = %d %q", code, out)
+	}
+	if strings.Contains(out, "no smartcard") {
+		t.Errorf("share version = %q: the default build has the card", out)
 	}
 }
 
@@ -336,4 +352,13 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestVersionStamp: the release script's -X main.version names the version.
+func TestVersionStamp(t *testing.T) {
+	defer func(old string) { version = old }(version)
+	version = "v9.8.7"
+	if got := versionString(); !strings.HasPrefix(got, "v9.8.7 ") {
+		t.Errorf("versionString() = %q, want it to start with the stamped v9.8.7", got)
+	}
 }

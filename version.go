@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
+
+	"example.com/share/cardcrypt"
 )
 
 func versionCommand() *cli.Command {
@@ -19,13 +21,19 @@ func versionCommand() *cli.Command {
 	}
 }
 
-// versionString names the module version, or the commit it was built
-// from, and the Go toolchain.
+// version is the release version, stamped in by release/build with
+// -ldflags "-X main.version=VERSION". Other builds leave it empty and
+// name the module version instead.
+var version string
+
+// versionString names the release or module version, the commit it was
+// built from, the Go toolchain and platform, and a build without
+// smartcard support.
 func versionString() string {
-	version, commit := "(devel)", ""
+	v, commit := "(devel)", ""
 	if info, ok := debug.ReadBuildInfo(); ok {
 		if info.Main.Version != "" {
-			version = info.Main.Version
+			v = info.Main.Version
 		}
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
@@ -36,5 +44,12 @@ func versionString() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%s%s %s %s/%s", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if version != "" {
+		v = version
+	}
+	s := fmt.Sprintf("%s%s %s %s/%s", v, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if !cardcrypt.Smartcards {
+		s += " (no smartcard support)"
+	}
+	return s
 }

@@ -79,29 +79,6 @@ type Status struct {
 	Counters     Counters
 }
 
-// ReadCardKey reads the card's encryption key from the named reader, or
-// from the first reader holding an OpenPGP card when reader is "". The
-// key is rebuilt from the card's public key data and must match the
-// fingerprint the card stores.
-func ReadCardKey(reader string) (*Key, error) {
-	s, err := open(reader)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	var key *Key
-	err = s.do(func(ch *channel) error {
-		key, err = readEncryptionKey(ch)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	key.Source = "card in " + s.reader
-	key.Reader = s.reader
-	return key, nil
-}
-
 // readEncryptionKey reads and checks the decryption slot's public key.
 func readEncryptionKey(ch *channel) (*Key, error) {
 	ad, err := readAppData(ch)
@@ -134,22 +111,6 @@ func readAppData(ch *channel) (*appData, error) {
 		return nil, fmt.Errorf("read application data (6E): %w", err)
 	}
 	return parseAppData(data)
-}
-
-// ReadCardStatus describes the OpenPGP card in the named reader, or in
-// the first reader holding one when reader is "".
-func ReadCardStatus(reader string) (*Status, error) {
-	s, err := open(reader)
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	st := &Status{Reader: s.reader}
-	err = s.do(func(ch *channel) error { return readStatus(ch, st) })
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
 }
 
 func readStatus(ch *channel, st *Status) error {

@@ -1,3 +1,5 @@
+//go:build cgo || windows
+
 package cardcrypt
 
 import (
@@ -8,17 +10,8 @@ import (
 	"github.com/ebfe/scard"
 )
 
-// Errors a person can cause, each naming the fix. Callers print err.Error()
-// as one line; errors.Is tells them apart.
-var (
-	ErrNoService           = errors.New("no PC/SC service is running: start pcscd (sudo systemctl start pcscd.socket)")
-	ErrNoReader            = errors.New("no smartcard reader found: plug in the card reader or token")
-	ErrNoCard              = errors.New("no card in the reader: insert the OpenPGP card")
-	ErrNotOpenPGP          = errors.New("the card has no OpenPGP application: use an OpenPGP card (YubiKey, Nitrokey, Gnuk) or pick another reader with --reader")
-	ErrNoKey               = errors.New("the OpenPGP card has no encryption key: create one with gpg --card-edit (admin, generate) or use --recipient FILE")
-	ErrFingerprintMismatch = errors.New("the card's encryption key does not match its stored fingerprint: export your public key (gpg --export KEYID > key.gpg) and use --recipient key.gpg")
-	ErrCardBusy            = errors.New("another program holds the card exclusively (usually GnuPG's scdaemon): add pcsc-shared to ~/.gnupg/scdaemon.conf and run gpgconf --kill scdaemon")
-)
+// Smartcards says that this build talks to smartcards over PC/SC.
+const Smartcards = true
 
 // openPGPAID selects the OpenPGP application by its registered prefix.
 var openPGPAID = []byte{0xD2, 0x76, 0x00, 0x01, 0x24, 0x01}
@@ -113,6 +106,45 @@ func (s *session) do(f func(ch *channel) error) error {
 		return err
 	}
 	return f(ch)
+}
+
+// ReadCardKey reads the card's encryption key from the named reader, or
+// from the first reader holding an OpenPGP card when reader is "". The
+// key is rebuilt from the card's public key data and must match the
+// fingerprint the card stores.
+func ReadCardKey(reader string) (*Key, error) {
+	s, err := open(reader)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	var key *Key
+	err = s.do(func(ch *channel) error {
+		key, err = readEncryptionKey(ch)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	key.Source = "card in " + s.reader
+	key.Reader = s.reader
+	return key, nil
+}
+
+// ReadCardStatus describes the OpenPGP card in the named reader, or in
+// the first reader holding one when reader is "".
+func ReadCardStatus(reader string) (*Status, error) {
+	s, err := open(reader)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	st := &Status{Reader: s.reader}
+	err = s.do(func(ch *channel) error { return readStatus(ch, st) })
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // close disconnects and releases the PC/SC context.

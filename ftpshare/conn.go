@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"example.com/share/internal/netutil"
 	"example.com/share/sharefs"
 )
 
@@ -85,7 +86,7 @@ func newCtrlConn(raw *net.TCPConn, srv *Server, id uint64) *ctrlConn {
 	}
 	c.state = &session{conn: c}
 	// Python's ftplib sends ABOR as urgent data; keep it in the stream.
-	setOOBInline(raw)
+	_ = netutil.SetOOBInline(raw) // best effort: most clients send ABOR in band
 	return c
 }
 

@@ -9,8 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 	"time"
+
+	"example.com/share/internal/netutil"
 )
 
 const (
@@ -136,7 +137,7 @@ func bindPassive(ip netip.Addr, low, high int) (*net.TCPListener, error) {
 		if err == nil {
 			return ln, nil
 		}
-		if !errors.Is(err, syscall.EADDRINUSE) {
+		if !netutil.AddrInUse(err) {
 			return nil, fmt.Errorf("passive listen on %s port %d: %w", ip, port, err)
 		}
 	}

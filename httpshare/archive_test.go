@@ -18,7 +18,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -855,16 +854,6 @@ func (h *heapWriter) sample() {
 	runtime.ReadMemStats(&ms)
 	h.peak = max(h.peak, ms.HeapAlloc)
 	h.samples++
-}
-
-// freeBytes reports the space left to unprivileged users where dir lives.
-func freeBytes(t *testing.T, dir string) uint64 {
-	t.Helper()
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Bavail * uint64(st.Bsize)
 }
 
 // TestZip64Large streams a zip over 4 GiB made from sparse files to disk,

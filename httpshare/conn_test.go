@@ -14,22 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"example.com/share/internal/testutil"
 )
-
-// cpuTime is the CPU this process has used so far.
-func cpuTime(t *testing.T) time.Duration {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // TestSlowClients: hundreds of connections that send half a request
 // header, or nothing, cost no CPU, do not delay a normal request, and are

@@ -38,12 +38,10 @@ func BuildShare(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		bin := filepath.Join(dir, "share")
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
+		bin, err := goBuild(root, dir)
+		if err != nil {
 			os.RemoveAll(dir)
-			buildErr = errors.New("go build share: " + err.Error() + "\n" + string(out))
+			buildErr = err
 			return
 		}
 		binPath = bin
@@ -52,6 +50,35 @@ func BuildShare(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// BuildShareWith builds the module root's main package with extra
+// environment (such as "CGO_ENABLED=0") into the test's temp dir, for
+// tests of one particular build.
+func BuildShareWith(t testing.TB, env ...string) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := goBuild(root, t.TempDir(), env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// goBuild builds share from the module root into dir with extra
+// environment and returns the binary's path.
+func goBuild(root, dir string, env ...string) (string, error) {
+	bin := filepath.Join(dir, "share")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = root
+	build.Env = append(os.Environ(), env...)
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", errors.New("go build share: " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
 }
 
 // RemoveShare removes the binary BuildShare built, if any. TestMain calls
