@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"example.com/share/internal/connlimit"
+	"example.com/share/internal/netutil"
 )
 
 // TestFolderSlots: a client holds at most its share, everyone together
@@ -83,7 +84,7 @@ func dialSmallWindow(t *testing.T, from, addr string) net.Conn {
 		Timeout:   5 * time.Second,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)},
 		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			return rc.Control(func(fd uintptr) { setReceiveBuffer(fd, 4096) })
 		},
 	}
 	c, err := d.Dial("tcp", addr)
@@ -162,7 +163,7 @@ func TestFolderJobsBusy(t *testing.T) {
 // more (the start of a pipelined request) and left stops hashing within
 // a moment (issue 9, finding 6); net/http alone never cancels it.
 func TestSumsStopWhenClientLeaves(t *testing.T) {
-	if !canSeeClientGone {
+	if !netutil.CanSeePeerGone {
 		t.Skip("this OS cannot see a client gone behind a pipelined byte")
 	}
 	dir := t.TempDir()

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"syscall"
 	"time"
+
+	"example.com/share/internal/netutil"
 )
 
 // clientCheckEvery is how often a running folder job looks whether its
@@ -20,7 +22,7 @@ const clientCheckEvery = 250 * time.Millisecond
 func watchClient(r *http.Request) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(r.Context())
 	raw := rawConnOf(r)
-	if raw == nil || !canSeeClientGone {
+	if raw == nil || !netutil.CanSeePeerGone {
 		return ctx, cancel
 	}
 	go func() {
@@ -31,7 +33,7 @@ func watchClient(r *http.Request) (context.Context, context.CancelFunc) {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if clientGone(raw) {
+				if netutil.PeerGone(raw) {
 					cancel()
 					return
 				}

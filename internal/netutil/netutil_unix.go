@@ -2,13 +2,13 @@
 
 package netutil
 
-import "golang.org/x/sys/unix"
+import "syscall"
 
 var (
-	addrInUse        = []error{unix.EADDRINUSE}
-	addrNotAvailable = []error{unix.EADDRNOTAVAIL}
+	addrInUse        = []error{syscall.EADDRINUSE}
+	addrNotAvailable = []error{syscall.EADDRNOTAVAIL}
 )
 
 func setOOBInline(fd uintptr) error {
-	return unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1)
+	return syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
 }
