@@ -6,14 +6,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"example.com/share/internal/cardtest"
-	"example.com/share/internal/testutil"
 )
 
 // TestResumedDownloadDecryptsThroughTheCard: share --encrypt with the
@@ -44,35 +41,4 @@ func TestResumedDownloadDecryptsThroughTheCard(t *testing.T) {
 	if got, _ := os.ReadFile(ftpOut); !bytes.Equal(got, msg) {
 		t.Fatal("lftp get -c gave other bytes than the HTTP download")
 	}
-}
-
-// curlCut starts curl downloading url to out, slowly, and kills it once
-// part of the file has come.
-func curlCut(t *testing.T, out, url string) {
-	t.Helper()
-	testutil.NeedTool(t, "curl")
-	cmd := exec.Command("curl", "-sS", "--limit-rate", "200K", "-o", out, url)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if info, err := os.Stat(out); err == nil && info.Size() >= 100<<10 {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("curl ended before it was cut: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-done
-			t.Fatal("curl received nothing in 30 s")
-		}
-	}
-	cmd.Process.Kill()
-	<-done
 }

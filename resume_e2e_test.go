@@ -347,3 +347,34 @@ func TestRangesOfALargeEncryptedFile(t *testing.T) {
 		t.Fatalf("whole download %d bytes, Content-Length %d", pos, resp.ContentLength)
 	}
 }
+
+// curlCut starts curl downloading url to out, slowly, and kills it once
+// part of the file has come.
+func curlCut(t *testing.T, out, url string) {
+	t.Helper()
+	testutil.NeedTool(t, "curl")
+	cmd := exec.Command("curl", "-sS", "--limit-rate", "200K", "-o", out, url)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if info, err := os.Stat(out); err == nil && info.Size() >= 100<<10 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("curl ended before it was cut: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-done
+			t.Fatal("curl received nothing in 30 s")
+		}
+	}
+	cmd.Process.Kill()
+	<-done
+}

@@ -161,7 +161,7 @@ func dialQuiet(b *testing.B, from, addr string) net.Conn {
 		Timeout:   5 * time.Second,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)},
 		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
 		},
 	}
 	c, err := d.Dial("tcp", addr)

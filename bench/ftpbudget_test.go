@@ -170,11 +170,7 @@ func budgetDial(from, addr string, small bool) (*budgetConn, error) {
 
 // smallReceiveBuffer sets SO_RCVBUF before the connection is made.
 func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
-	var err error
-	cerr := rc.Control(func(fd uintptr) {
-		err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-	})
-	return errors.Join(cerr, err)
+	return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
 }
 
 // cmd sends a line and reads the reply, wanting code.

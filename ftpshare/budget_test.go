@@ -79,16 +79,6 @@ func removeMany() {
 	}
 }
 
-// cpuUsed is the CPU time this process (server and clients) has used.
-func cpuUsed(t testing.TB) time.Duration {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // heapInUse is the live heap after a collection.
 func heapInUse() int64 {
 	runtime.GC()
@@ -102,11 +92,7 @@ func heapInUse() int64 {
 func dialSmallWindow(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		var err error
-		cerr := rc.Control(func(fd uintptr) {
-			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return errors.Join(cerr, err)
+		return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
 	}}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
@@ -145,7 +131,7 @@ func TestGlobsBoundedInCost(t *testing.T) {
 	_ = c.conn.SetDeadline(time.Now().Add(2 * time.Minute))
 	c.login()
 	huge := "many/*[" + strings.Repeat("a-a", 2600) + "]" // the 8 KB class of the finding
-	before := cpuUsed(t)
+	before := testutil.CPUTime(t)
 	for _, cmd := range []string{"STAT", "LIST", "NLST", "MLSD"} {
 		if cmd != "STAT" {
 			c.epsv()
@@ -163,7 +149,7 @@ func TestGlobsBoundedInCost(t *testing.T) {
 			t.Errorf("costly pattern: %q", msg)
 		}
 	}
-	used := cpuUsed(t) - before
+	used := testutil.CPUTime(t) - before
 	// Ten commands; each may take well under a second of CPU.
 	if used > 10*time.Second/2 {
 		t.Errorf("ten refused patterns took %s of CPU", used)
@@ -209,7 +195,7 @@ func TestFloodDuringTransferBounded(t *testing.T) {
 	dc := dialData(t, c.epsv())
 	defer dc.Close()
 	c.expect(150, "RETR huge.bin") // never read: the transfer stays running
-	heapBefore, cpuBefore := heapInUse(), cpuUsed(t)
+	heapBefore, cpuBefore := heapInUse(), testutil.CPUTime(t)
 	flood := []byte(strings.Repeat("NOOP\r\n", 1000))
 	_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	var sent int
@@ -220,7 +206,7 @@ func TestFloodDuringTransferBounded(t *testing.T) {
 			break
 		}
 	}
-	used := cpuUsed(t) - cpuBefore
+	used := testutil.CPUTime(t) - cpuBefore
 	held := heapInUse() - heapBefore
 	sess := srv.snapshot()
 	if len(sess) != 1 {

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -190,14 +189,7 @@ func (c *ctrlConn) hasLeft() bool {
 	// A past read deadline (the ABOR watcher's wake-up) would keep the
 	// peek below from running.
 	_ = c.raw.SetReadDeadline(time.Time{})
-	left := false
-	_ = rc.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		waiting := errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR)
-		left = (err == nil && n == 0) || (err != nil && !waiting)
-		return true // never wait for data
-	})
+	left := netutil.PeerClosed(rc)
 	if left {
 		c.gone.Store(true)
 	}

@@ -47,9 +47,9 @@ func TestSlowClients(t *testing.T) {
 			fmt.Fprintf(c, "GET /big.bin HTTP/1.1\r\nHost: %s\r\nX-Slow: ", ts.Addr)
 		}
 	}
-	before := cpuTime(t)
+	before := testutil.CPUTime(t)
 	time.Sleep(time.Second)
-	if used := cpuTime(t) - before; used > 300*time.Millisecond {
+	if used := testutil.CPUTime(t) - before; used > 300*time.Millisecond {
 		t.Errorf("%v of CPU in one second with %d stalled connections", used, slow+idle)
 	}
 	start := time.Now()

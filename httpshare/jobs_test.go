@@ -19,6 +19,7 @@ import (
 
 	"example.com/share/internal/connlimit"
 	"example.com/share/internal/netutil"
+	"example.com/share/internal/testutil"
 )
 
 // TestFolderSlots: a client holds at most its share, everyone together
@@ -84,7 +85,7 @@ func dialSmallWindow(t *testing.T, from, addr string) net.Conn {
 		Timeout:   5 * time.Second,
 		LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)},
 		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { setReceiveBuffer(fd, 4096) })
+			return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
 		},
 	}
 	c, err := d.Dial("tcp", addr)

@@ -5,7 +5,6 @@ package httpshare
 import (
 	"syscall"
 	"testing"
-	"time"
 )
 
 // freeBytes reports the space left to unprivileged users where dir lives.
@@ -16,14 +15,4 @@ func freeBytes(t *testing.T, dir string) uint64 {
 		t.Fatal(err)
 	}
 	return uint64(st.Bavail) * uint64(st.Bsize) // field types differ per system
-}
-
-// cpuTime is the CPU this process has used so far.
-func cpuTime(t *testing.T) time.Duration {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

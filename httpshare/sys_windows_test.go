@@ -2,7 +2,6 @@ package httpshare
 
 import (
 	"testing"
-	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -19,16 +18,4 @@ func freeBytes(t *testing.T, dir string) uint64 {
 		t.Fatal(err)
 	}
 	return free
-}
-
-// cpuTime is the CPU this process has used so far.
-func cpuTime(t *testing.T) time.Duration {
-	t.Helper()
-	var created, exited, kernel, user windows.Filetime
-	if err := windows.GetProcessTimes(windows.CurrentProcess(), &created, &exited, &kernel, &user); err != nil {
-		t.Fatal(err)
-	}
-	// Filetime counts 100 ns ticks; Nanoseconds would count from 1601.
-	ticks := func(f windows.Filetime) int64 { return int64(f.HighDateTime)<<32 | int64(f.LowDateTime) }
-	return time.Duration((ticks(kernel) + ticks(user)) * 100)
 }
