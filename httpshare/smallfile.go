@@ -208,7 +208,7 @@ const maxRanges = 64
 // serveContent is http.ServeContent, with a suffix range of no bytes
 // answered 416 as it should be, and at most maxRanges ranges.
 func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs.Entry, rs io.ReadSeeker) {
-	if strings.Count(r.Header.Get("Range"), ",") >= maxRanges {
+	if strings.Count(r.Header.Get("Range"), ",") >= maxRanges || !strongIfRange(r) {
 		r.Header.Del("Range")
 	}
 	if !dropEmptySuffixes(r) {
@@ -217,4 +217,14 @@ func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs
 		return
 	}
 	http.ServeContent(w, r, path.Base(name), e.ModTime, rs)
+}
+
+// strongIfRange reports whether an If-Range may splice a range onto what
+// the client holds: only an entity tag may. A date is a weak validator:
+// an encrypted file keeps its plain file's time while its bytes change
+// with the recipients, so a date could join two different messages.
+// Every response carries an ETag, which clients resume with.
+func strongIfRange(r *http.Request) bool {
+	v := r.Header.Get("If-Range")
+	return v == "" || strings.HasPrefix(v, `"`)
 }
