@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -188,6 +189,42 @@ func FuzzHeaderGuard(f *testing.F) {
 		}
 		if whole.over && len(data) <= maxHeaderFields+1 {
 			t.Fatalf("%d bytes cannot pass a limit: %q", len(data), data)
+		}
+	})
+}
+
+// FuzzListingNames renders listings of arbitrary names: the JSON is
+// valid, holds every name, and each url decodes back to its entry.
+func FuzzListingNames(f *testing.F) {
+	for _, n := range []string{"a b.txt", "#?%.txt", "ünï", "😀", "<script>", "x\xff\xfe", "&amp;"} {
+		f.Add(n, "sub dir")
+	}
+	f.Fuzz(func(t *testing.T, name, dir string) {
+		parts, ok := sharefs.Split(name)
+		dirParts, dirOK := sharefs.Split(dir)
+		if !dirOK || !ok || len(parts) != 1 || parts[0] != name {
+			return // no folder holds such a name, and no view serves such a folder
+		}
+		dir = strings.Join(dirParts, "/") // as the server names a folder
+		entries := []sharefs.Entry{{Name: name, Size: 1}, {Name: name, IsDir: true}}
+		renderHTML(pageData{dir: dir, root: "root"}, entries)
+		data, err := renderJSON("", dir, entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []jsonEntry
+		if err := json.Unmarshal(data, &got); err != nil || len(got) != len(entries) {
+			t.Fatalf("JSON of %q: %v, %d entries", name, err, len(got))
+		}
+		for _, e := range got {
+			u, err := url.Parse(e.URL)
+			if err != nil {
+				t.Fatalf("url %q: %v", e.URL, err)
+			}
+			decoded, _, ok := decodePath(u.EscapedPath())
+			if !ok || path.Base(strings.TrimSuffix("/"+decoded, "/")) != name {
+				t.Fatalf("url %q decodes to %q, not %q", e.URL, decoded, name)
+			}
 		}
 	})
 }
