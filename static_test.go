@@ -41,11 +41,11 @@ func TestStaticBuildWithoutCgo(t *testing.T) {
 	key := cardtest.NewGnuPG(t, false).GenerateSoftware("other@example.org", "ed25519", "cv25519")
 	serveArgs := func(args ...string) []string { return append(append(args, loopbackArgs...), t.TempDir()) }
 	for name, args := range map[string][]string{
-		"card":                    {"card"},
-		"card --reader":           {"--reader", "Some Reader", "card"},
-		"--encrypt":               serveArgs("--encrypt"),
-		"--encrypt --recipient":   serveArgs("--encrypt", "--recipient", key),
-		"--reader with recipient": serveArgs("--reader", "Some Reader", "--recipient", key),
+		"card":                  {"card"},
+		"card --reader":         {"--reader", "Some Reader", "card"},
+		"--encrypt":             serveArgs("--encrypt"),
+		"--encrypt --recipient": serveArgs("--encrypt", "--recipient", key),
+		"--reader --encrypt":    serveArgs("--reader", "Some Reader", "--encrypt", "--recipient", key),
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, stdout, stderr := runBin(t, bin, nil, args...)
