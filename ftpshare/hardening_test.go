@@ -470,7 +470,7 @@ func TestStalledDataConnectionDropped(t *testing.T) {
 }
 
 func TestTransferLongerThanIdleTimeout(t *testing.T) {
-	_, addr := start(t, openView(t), Options{IdleTimeout: 300 * time.Millisecond}, "127.0.0.1")
+	_, addr := start(t, openView(t), Options{IdleTimeout: time.Second}, "127.0.0.1")
 	c := dial(t, addr)
 	c.login()
 	dc := dialData(t, c.epsv())
@@ -484,7 +484,7 @@ func TestTransferLongerThanIdleTimeout(t *testing.T) {
 		if err != nil {
 			break
 		}
-		time.Sleep(20 * time.Millisecond) // about 1.3 s in all
+		time.Sleep(40 * time.Millisecond) // about 2.6 s in all, over twice the idle time
 	}
 	c.expect(226, "") // the control connection was not idle: a transfer ran
 	if total != 64<<20 {
