@@ -164,16 +164,7 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "out")
 		os.WriteFile(out, half, 0o644)
-		script := fmt.Sprintf(`
-import ftplib, sys
-f = open(%q, "ab")
-c = ftplib.FTP()
-c.connect("127.0.0.1", %s, timeout=60)
-c.login()
-c.retrbinary("RETR %s.gpg", f.write, rest=%d)
-c.quit()
-`, out, portOf(t, fx.r.ftp), resumeName, len(half))
-		runTool(t, dir, nil, "python3", "-c", script)
+		ftplibResume(t, fx, dir, out, len(half))
 		fx.expectWhole(t, "ftplib rest", out)
 	})
 	t.Run("multiple ranges", func(t *testing.T) {
@@ -268,16 +259,7 @@ func TestEncryptedDownloadResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	os.WriteFile(out, first, 0o644)
-	script := fmt.Sprintf(`
-import ftplib
-f = open(%q, "ab")
-c = ftplib.FTP()
-c.connect("127.0.0.1", %s, timeout=60)
-c.login()
-c.retrbinary("RETR %s.gpg", f.write, rest=%d)
-c.quit()
-`, out, portOf(t, fx.r.ftp), resumeName, cut)
-	runTool(t, dir, nil, "python3", "-c", script)
+	ftplibResume(t, fx, dir, out, cut)
 	fx.expectWhole(t, "FTP resume after the restart", out)
 	got, _ := os.ReadFile(out)
 	expectDecrypts(t, fx.g, got, fx.plain)
@@ -377,4 +359,20 @@ func curlCut(t *testing.T, out, url string) {
 	}
 	cmd.Process.Kill()
 	<-done
+}
+
+// ftplibResume has Python's ftplib append the encrypted file, from
+// offset on (REST), to out, which holds its first offset bytes.
+func ftplibResume(t *testing.T, fx *resumeFixture, dir, out string, offset int) {
+	t.Helper()
+	script := fmt.Sprintf(`
+import ftplib
+f = open(%q, "ab")
+c = ftplib.FTP()
+c.connect("127.0.0.1", %s, timeout=60)
+c.login()
+c.retrbinary("RETR %s.gpg", f.write, rest=%d)
+c.quit()
+`, out, portOf(t, fx.r.ftp), resumeName, offset)
+	runTool(t, dir, nil, "python3", "-c", script)
 }

@@ -142,19 +142,7 @@ func makeFixtures(dir string) error {
 			return err
 		}
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "512m.bin"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	chunk := make([]byte, 1<<20)
-	for range hugeSize / len(chunk) {
-		rand.Read(chunk)
-		if _, err := f.Write(chunk); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
+	return writeRandom(filepath.Join(dir, "512m.bin"), hugeSize)
 }
 
 // freePort returns a loopback port that was free a moment ago.

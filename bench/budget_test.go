@@ -157,14 +157,7 @@ func headerLimitRequest(target string) string {
 // dialQuiet connects from a loopback address with a small receive
 // buffer, so that the server's writes to it stall soon.
 func dialQuiet(b *testing.B, from, addr string) net.Conn {
-	d := net.Dialer{
-		Timeout:   5 * time.Second,
-		LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)},
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
-		},
-	}
-	c, err := d.Dial("tcp", addr)
+	c, err := testutil.SmallWindow(from).Dial("tcp", addr)
 	if err != nil {
 		b.Fatalf("dial from %s: %v", from, err)
 	}

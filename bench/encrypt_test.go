@@ -122,7 +122,7 @@ func encFixture(b *testing.B, gpg string) *encFixtures {
 		b.Fatal(err)
 	}
 	fx.plain = filepath.Join(dir, "plain.bin")
-	if err := encWriteRandom(fx.plain, encSize); err != nil {
+	if err := writeRandom(fx.plain, encSize); err != nil {
 		b.Fatal(err)
 	}
 
@@ -180,7 +180,8 @@ func encMakeKey(b *testing.B, gpg, tmp string) (keyFile string, gpgEnv []string)
 	return keyFile, gpgEnv
 }
 
-func encWriteRandom(name string, size int) error {
+// writeRandom writes size random bytes (a whole number of MiB) to name.
+func writeRandom(name string, size int) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err

@@ -151,9 +151,9 @@ type budgetConn struct {
 // budgetDial connects from address from (a receive buffer of a few KiB if
 // small) and reads the greeting.
 func budgetDial(from, addr string, small bool) (*budgetConn, error) {
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
 	if small {
-		d.Control = smallReceiveBuffer
+		d = testutil.SmallWindow(from)
 	}
 	nc, err := d.Dial("tcp", addr)
 	if err != nil {
@@ -166,11 +166,6 @@ func budgetDial(from, addr string, small bool) (*budgetConn, error) {
 		return nil, fmt.Errorf("greeting: %w", err)
 	}
 	return c, nil
-}
-
-// smallReceiveBuffer sets SO_RCVBUF before the connection is made.
-func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
-	return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
 }
 
 // cmd sends a line and reads the reply, wanting code.
@@ -221,8 +216,7 @@ func (c *budgetConn) epsv(from string) (net.Conn, error) {
 		return nil, fmt.Errorf("EPSV reply %q", msg)
 	}
 	host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Control: smallReceiveBuffer}
-	return d.Dial("tcp", net.JoinHostPort(host, msg[i+4:j]))
+	return testutil.SmallWindow(from).Dial("tcp", net.JoinHostPort(host, msg[i+4:j]))
 }
 
 // floodSkip is set once one flooder has left its place to the probe.

@@ -69,19 +69,7 @@ func makeTLSFixtures(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "4k.bin"), small, 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "512m.bin"))
-	if err != nil {
-		return err
-	}
-	chunk := make([]byte, 1<<20)
-	for range hugeSize / len(chunk) {
-		rand.Read(chunk)
-		if _, err := f.Write(chunk); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
+	return writeRandom(filepath.Join(dir, "512m.bin"), hugeSize)
 }
 
 // startShareArgs starts share over dir with extra args; with c nil it

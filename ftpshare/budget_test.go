@@ -91,10 +91,7 @@ func heapInUse() int64 {
 // client that wants the server to hold what it does not read would.
 func dialSmallWindow(t testing.TB, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
-	}}
-	conn, err := d.Dial("tcp", addr)
+	conn, err := testutil.SmallWindow("").Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

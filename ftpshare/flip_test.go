@@ -2,7 +2,6 @@ package ftpshare
 
 import (
 	"io"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +37,7 @@ func TestLinkFlipsOverFTP(t *testing.T) {
 				continue
 			}
 			served++
-			if strings.Contains(string(data), testutil.Secret) || strings.Contains(string(data), testutil.SecretName) {
+			if testutil.ShowsSecret(data) {
 				t.Fatalf("%s showed the hidden folder: %q", cmd, data)
 			}
 		}

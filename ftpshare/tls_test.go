@@ -5,10 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"net"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"example.com/share/internal/testutil"
 	"example.com/share/internal/tlscert"
+	"example.com/share/internal/tlstest"
 )
 
 // tlsFixture is a server of the fixture that requires explicit FTPS.
@@ -29,18 +28,7 @@ type tlsFixture struct {
 
 func startFTPS(t *testing.T, secret string) *tlsFixture {
 	t.Helper()
-	dir := t.TempDir()
-	cert, err := tlscert.Kept(dir, tlscert.Hosts{
-		Names: []string{"localhost"},
-		IPs:   []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile := filepath.Join(dir, "cert.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cert, certFile := tlstest.LoopbackCert(t)
 	srv, addr := start(t, openView(t), Options{TLS: tlscert.ServerConfig(cert), Secret: secret}, "127.0.0.1")
 	srv.failDelay = 10 * time.Millisecond
 	_, port, _ := net.SplitHostPort(addr)

@@ -1,7 +1,6 @@
 package httpshare
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +21,7 @@ func TestLinkFlipsOverHTTP(t *testing.T) {
 				continue
 			}
 			served++
-			if strings.Contains(string(body), testutil.Secret) || strings.Contains(string(body), testutil.SecretName) {
+			if testutil.ShowsSecret(body) {
 				t.Fatalf("%s showed the hidden folder: %q", p, body)
 			}
 		}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -81,14 +80,7 @@ func jobsFolder(t *testing.T) string {
 // receive buffer, so a server writing to it blocks soon.
 func dialSmallWindow(t *testing.T, from, addr string) net.Conn {
 	t.Helper()
-	d := net.Dialer{
-		Timeout:   5 * time.Second,
-		LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)},
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) { testutil.SetReceiveBuffer(fd, 4096) })
-		},
-	}
-	c, err := d.Dial("tcp", addr)
+	c, err := testutil.SmallWindow(from).Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
 	"net"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"example.com/share/internal/testutil"
 	"example.com/share/internal/tlscert"
+	"example.com/share/internal/tlstest"
 )
 
 // tlsServer is a test server speaking HTTPS with a kept self-signed
@@ -31,18 +31,7 @@ type tlsServer struct {
 // startTLS serves view over HTTPS on 127.0.0.1 (and the secret, if any).
 func startTLS(t *testing.T, view *sharefsDir, secret string) *tlsServer {
 	t.Helper()
-	dir := t.TempDir()
-	cert, err := tlscert.Kept(dir, tlscert.Hosts{
-		Names: []string{"localhost"},
-		IPs:   []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile := filepath.Join(dir, "cert.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cert, certFile := tlstest.LoopbackCert(t)
 	logs := &syncBuffer{}
 	s := New(view, Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),

@@ -136,7 +136,7 @@ func (d *Dir) List(name string) ([]Entry, error) {
 		if !ok {
 			return Version{}
 		}
-		return VersionOf(info)
+		return versionOf(info)
 	}
 	if entries, ok := d.lists.get(rel, version); ok {
 		return entries, nil
@@ -173,7 +173,7 @@ func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
 		}
 	}
 	Sort(entries)
-	return slices.Clip(entries), VersionOf(info), nil
+	return slices.Clip(entries), versionOf(info), nil
 }
 
 // foldersOnPath resolves every folder from the root down to rel, the last
@@ -375,7 +375,7 @@ func entryOf(info fs.FileInfo) Entry {
 	if e.IsDir {
 		e.Size = 0
 	}
-	e.Version = VersionOf(info)
+	e.Version = versionOf(info)
 	return e
 }
 

@@ -19,8 +19,8 @@ type Version struct {
 	tag   uint64 // set by views that transform the content
 }
 
-// VersionOf reads the version of the file info describes.
-func VersionOf(info fs.FileInfo) Version {
+// versionOf reads the version of the file info describes.
+func versionOf(info fs.FileInfo) Version {
 	return Version{id: idOf(info), size: info.Size(), mtime: info.ModTime().UnixNano()}
 }
 

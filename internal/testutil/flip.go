@@ -3,6 +3,7 @@ package testutil
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,4 +82,11 @@ func flip(dir string, stop <-chan struct{}) {
 			_ = os.Remove(j("pub"))
 		}
 	}
+}
+
+// ShowsSecret reports whether an answer holds a FlipTree secret: the
+// hidden file's content or a hidden name.
+func ShowsSecret(answer []byte) bool {
+	s := string(answer)
+	return strings.Contains(s, Secret) || strings.Contains(s, SecretName)
 }

@@ -2,8 +2,8 @@ package testutil
 
 import "syscall"
 
-// SetReceiveBuffer sets a socket's receive buffer (in a Dialer's
+// setReceiveBuffer sets a socket's receive buffer (in a Dialer's
 // Control, before it connects), so a server writing to it blocks soon.
-func SetReceiveBuffer(fd uintptr, n int) {
+func setReceiveBuffer(fd uintptr, n int) {
 	_ = syscall.SetsockoptInt(syscall.Handle(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
 }
