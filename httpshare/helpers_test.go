@@ -215,6 +215,10 @@ func startServer(t testing.TB, view sharefs.View, tune func(*Server)) *testServe
 		tune(s)
 	}
 	addr := testutil.Serve(t, s, "127.0.0.1")
+	// Before the shutdown (cleanups run last first): the client may hold
+	// a connection it dialed and never used, which the server counts as
+	// new, not idle, and waits 5 s for.
+	t.Cleanup(client.CloseIdleConnections)
 	return &testServer{Server: s, URL: "http://" + addr, Addr: addr, logs: logs}
 }
 
