@@ -114,6 +114,9 @@ func startBin(t *testing.T, bin string, env []string, args ...string) *running {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-r.done
+		if t.Failed() {
+			t.Logf("share's stderr:\n%s", r.stderr)
+		}
 	})
 	banner := make(chan []string, 1)
 	text := make(chan string, 1)

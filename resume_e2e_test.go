@@ -348,7 +348,8 @@ func curlCut(t *testing.T, out, url string) {
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("curl ended before it was cut: %v", err)
+			got, _ := os.ReadFile(out)
+			t.Fatalf("curl ended before it was cut (%v) with %d bytes: %.200q", err, len(got), got)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
