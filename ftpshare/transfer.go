@@ -13,6 +13,7 @@ import (
 	ftp "goftp.io/server/v2"
 
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/netutil"
 	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
 )
@@ -162,7 +163,9 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 		s.logAccess(st, cmd, name, 522, 0, start, "TLS on the data connection failed: "+accesslog.Reason(err))
 		return
 	}
+	uncork := netutil.Cork(dc) // pieces leave in full segments
 	n, err := send(dc)
+	uncork()
 	aborted := stop()
 	if cerr := dc.Close(); err == nil && !aborted {
 		err = cerr // over TLS, the close_notify that ends the data

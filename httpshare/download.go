@@ -37,6 +37,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string, 
 			return
 		}
 	}
+	defer corkResponse(r)() // a body in pieces leaves in full segments
 	if rs, ok := f.(io.ReadSeeker); ok {
 		s.serveSeekable(w, r, name, entry, rs)
 		return

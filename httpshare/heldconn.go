@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"example.com/share/internal/netutil"
 )
 
 // net/http writes a response through a 4 KiB buffer, so a response of a
@@ -246,6 +248,17 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 		return context.WithValue(ctx, heldConnKey{}, hc)
 	}
 	return ctx
+}
+
+// corkResponse holds partial segments back while r's response goes out
+// in pieces (netutil.Cork) and returns what sends the rest. HTTP/1 only:
+// an HTTP/2 connection carries other streams' small frames, which must
+// not wait for a download's segments to fill.
+func corkResponse(r *http.Request) (uncork func()) {
+	if hc, ok := r.Context().Value(heldConnKey{}).(*heldConn); ok && r.ProtoMajor == 1 {
+		return netutil.Cork(hc.Conn)
+	}
+	return func() {}
 }
 
 // holdResponse makes the rest of r's response go out in one write, if

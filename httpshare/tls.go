@@ -81,6 +81,9 @@ type sniffConn struct {
 	checked bool
 }
 
+// NetConn gives the connection underneath (netutil.Cork looks through).
+func (c *sniffConn) NetConn() net.Conn { return c.Conn }
+
 func (c *sniffConn) Read(p []byte) (int, error) {
 	if c.checked || len(p) == 0 {
 		return c.Conn.Read(p)

@@ -30,29 +30,15 @@ func TestSetOOBInline(t *testing.T) {
 // loopback and returns what the receiver reads.
 func sendWithUrgentByte(t *testing.T, inline bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := loopbackPair(t)
 	if inline {
-		if err := SetOOBInline(server.(*net.TCPConn)); err != nil {
+		if err := SetOOBInline(server); err != nil {
 			t.Fatalf("SetOOBInline: %v", err)
 		}
 	}
-	send(t, client.(*net.TCPConn), "ab", 0)
-	send(t, client.(*net.TCPConn), "c", unix.MSG_OOB)
-	send(t, client.(*net.TCPConn), "d", 0)
+	send(t, client, "ab", 0)
+	send(t, client, "c", unix.MSG_OOB)
+	send(t, client, "d", 0)
 	client.Close()
 	server.SetReadDeadline(time.Now().Add(10 * time.Second))
 	data, err := io.ReadAll(server)
