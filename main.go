@@ -24,19 +24,29 @@ const (
 )
 
 func main() {
-	softMemoryLimit()
+	tuneGC()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
 // memoryLimit is the heap size past which the garbage collector works
-// harder rather than let the heap double (GOGC's default): with every
-// connection cap filled by hostile clients it keeps peak RSS under the
-// 128 MiB budget (bench/RESULTS.md). GOMEMLIMIT overrides it.
+// harder rather than let the heap grow: with every connection cap filled
+// by hostile clients it keeps peak RSS under the 128 MiB budget
+// (bench/RESULTS.md). GOMEMLIMIT overrides it.
 const memoryLimit = 96 << 20
 
-func softMemoryLimit() {
+// gcPercent lets the heap grow to three times what is live before a
+// collection (GOGC's default is two): a small-file request allocates a
+// few kilobytes, and with the live heap of a few MiB, collections were a
+// tenth of the CPU of serving 4 KiB files. Measured: 11 % more requests
+// per second, 29 MiB RSS after the load instead of 24. GOGC overrides it.
+const gcPercent = 200
+
+func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 }
 
