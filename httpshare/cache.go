@@ -1,11 +1,14 @@
 package httpshare
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"container/list"
 	"fmt"
+	"hash"
 	"hash/fnv"
+	"io"
 	"log/slog"
 	"sync"
 
@@ -21,6 +24,13 @@ var cacheMaxBytes int64 = 32 << 20
 type cachedBody struct {
 	data []byte
 	etag string
+	// A page too big to keep whole is kept compressed only (bigPage):
+	// its gzip body carries the tag and size of the page itself, and the
+	// body handed to a client that does not take gzip is that same data,
+	// inflated as it is sent.
+	pageTag  string
+	pageSize int64
+	inflate  bool
 }
 
 // variant names one rendering of a folder: format, order, compression.
@@ -110,6 +120,9 @@ func (c *listingCache) body(r *rendered, v variant) (*cachedBody, error) {
 	if b := r.bodies[v]; b != nil {
 		return b, nil
 	}
+	if v.format == formatHTML && pageEstimate(r.readme, r.entries) > cacheMaxBytes/2 {
+		return c.bigPage(r, v)
+	}
 	plainKey := v
 	plainKey.gzip = false
 	plain := r.bodies[plainKey]
@@ -183,19 +196,99 @@ func (c *listingCache) render(r *rendered, v variant) ([]byte, error) {
 	if v.format == formatJSON {
 		return renderJSON(c.base, r.name, entries)
 	}
+	return renderHTML(c.pageData(r, v.order), entries), nil
+}
+
+// pageData describes the page of r; called with r.mu held.
+func (c *listingCache) pageData(r *rendered, order listOrder) pageData {
 	if !r.readmeDone {
 		r.readme = renderReadme(c.view, r.name, r.entries, c.log)
 		r.readmeDone = true
 	}
-	p := pageData{base: c.base, dir: r.name, root: c.root, order: v.order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing, enc: encryptionNoteOf(c.view)}
-	return renderHTML(p, entries), nil
+	return pageData{base: c.base, dir: r.name, root: c.root, order: order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing, enc: encryptionNoteOf(c.view)}
+}
+
+// bigPage returns variant v of a page too big to keep whole (a folder of
+// a hundred thousand files makes 20 MB of HTML): the page is written
+// straight into the compressor, never whole in memory, and only its
+// gzip is kept. Called with r.mu held.
+func (c *listingCache) bigPage(r *rendered, v variant) (*cachedBody, error) {
+	gzKey := v
+	gzKey.gzip = true
+	gz := r.bodies[gzKey]
+	if gz == nil {
+		var err error
+		if gz, err = c.renderCompressed(r, v.order); err != nil {
+			return nil, fmt.Errorf("compress listing of %q: %w", r.name, err)
+		}
+		c.keep(r, gzKey, gz)
+	}
+	if v.gzip {
+		return gz, nil
+	}
+	return &cachedBody{data: gz.data, etag: gz.pageTag, pageSize: gz.pageSize, inflate: true}, nil
+}
+
+// renderCompressed writes the page of r in order through a tag and a
+// count into gzip (at its fastest: the page is large).
+func (c *listingCache) renderCompressed(r *rendered, order listOrder) (*cachedBody, error) {
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+	if err != nil {
+		return nil, err
+	}
+	sum, count := fnv.New64a(), &sizeCounter{}
+	bw := bufio.NewWriterSize(io.MultiWriter(sum, count, zw), outBufSize)
+	writePage(bw, c.pageData(r, order), sorted(r.entries, order))
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	b := newBody(bytes.Clone(out.Bytes()))
+	b.pageTag, b.pageSize = tagOf(sum), count.n
+	return b, nil
+}
+
+// length is the size of the body as sent.
+func (b *cachedBody) length() int64 {
+	if b.inflate {
+		return b.pageSize
+	}
+	return int64(len(b.data))
+}
+
+// writeTo sends the body, inflating a page kept only compressed.
+func (b *cachedBody) writeTo(w io.Writer) error {
+	if !b.inflate {
+		_, err := w.Write(b.data)
+		return err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b.data))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, zr)
+	return err
+}
+
+// sizeCounter counts what is written through it.
+type sizeCounter struct{ n int64 }
+
+func (w *sizeCounter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
 }
 
 func newBody(data []byte) *cachedBody {
 	h := fnv.New64a()
 	h.Write(data)
-	return &cachedBody{data: data, etag: fmt.Sprintf(`"%016x"`, h.Sum64())}
+	return &cachedBody{data: data, etag: tagOf(h)}
 }
+
+// tagOf is the entity tag of what h has hashed.
+func tagOf(h hash.Hash64) string { return fmt.Sprintf(`"%016x"`, h.Sum64()) }
 
 func gzipBytes(data []byte) ([]byte, error) {
 	var buf bytes.Buffer

@@ -2,6 +2,7 @@ package httpshare
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -216,6 +217,58 @@ func TestListingCacheBigFolder(t *testing.T) {
 			checkCacheBytes(t, ts.cache)
 		}
 	}
+}
+
+// TestBigPageKeptCompressed: a page too big to keep whole is kept as
+// gzip only; a client without gzip gets it inflated, byte for byte the
+// page, with its own tag and length, and revalidates with that tag.
+func TestBigPageKeptCompressed(t *testing.T) {
+	old := cacheMaxBytes
+	cacheMaxBytes = 64 << 10
+	t.Cleanup(func() { cacheMaxBytes = old })
+	dir := t.TempDir()
+	for i := range 1000 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%04d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	plainResp, page := doRequest(t, "GET", ts.URL+"/")
+	gzResp, gz := doRequest(t, "GET", ts.URL+"/", "Accept-Encoding", "gzip")
+	if plainResp.StatusCode != 200 || gzResp.StatusCode != 200 || gzResp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("plain %d, gzip %d %q", plainResp.StatusCode, gzResp.StatusCode, gzResp.Header.Get("Content-Encoding"))
+	}
+	if int64(len(page)) <= cacheMaxBytes/2 || plainResp.ContentLength != int64(len(page)) {
+		t.Fatalf("page of %d bytes (Content-Length %d): not a big page", len(page), plainResp.ContentLength)
+	}
+	if !bytes.Contains(page, []byte("file-0999.txt")) || !bytes.HasSuffix(page, []byte("</html>\n")) {
+		t.Fatal("the inflated page is not whole")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inflated, err := io.ReadAll(zr); err != nil || !bytes.Equal(inflated, page) {
+		t.Fatalf("gzip body is not the page: %v", err)
+	}
+	tag := plainResp.Header.Get("ETag")
+	if tag == "" || tag == gzResp.Header.Get("ETag") {
+		t.Fatalf("page tag %q, gzip tag %q: want two different tags", tag, gzResp.Header.Get("ETag"))
+	}
+	if resp, _ := doRequest(t, "GET", ts.URL+"/", "If-None-Match", tag); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("revalidation with the page's tag: %d", resp.StatusCode)
+	}
+	ts.cache.mu.Lock()
+	r := ts.cache.folders[""]
+	ts.cache.mu.Unlock()
+	r.mu.Lock()
+	kept := len(r.bodies)
+	_, gzKept := r.bodies[variant{format: formatHTML, order: defaultOrder, gzip: true}]
+	r.mu.Unlock()
+	if kept != 1 || !gzKept {
+		t.Fatalf("kept %d renderings (gzip among them: %v); want the gzip one only", kept, gzKept)
+	}
+	checkCacheBytes(t, ts.cache)
 }
 
 // TestListingCacheUnderChange: concurrent listings (all variants) while

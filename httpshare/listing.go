@@ -39,10 +39,10 @@ func (s *Server) serveFolder(w http.ResponseWriter, r *http.Request, name string
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body.data)))
+	w.Header().Set("Content-Length", strconv.FormatInt(body.length(), 10))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(body.data)
+		_ = body.writeTo(w)
 	}
 }
 

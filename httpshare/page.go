@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html"
+	"io"
 	"path"
 	"strings"
 	"time"
@@ -61,27 +62,52 @@ type pageData struct {
 // renderHTML renders the HTML listing page of folder dir.
 func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 	var b bytes.Buffer
-	b.Grow(8192 + len(entries)*rowBytes + len(p.readme) + len(pageCSS) + len(pageJS))
+	b.Grow(int(pageEstimate(p.readme, entries)))
+	writePage(&b, p, entries)
+	if b.Cap()-b.Len() > b.Len()/8 {
+		return bytes.Clone(b.Bytes()) // the page stays cached: little spare capacity
+	}
+	return b.Bytes()
+}
+
+// pageWriter is what a page is written to: a buffer to keep, or, for a
+// page too big to keep whole, a compressor.
+type pageWriter interface {
+	io.Writer
+	io.StringWriter
+}
+
+// pageEstimate is about the size of the page of entries.
+func pageEstimate(readme []byte, entries []sharefs.Entry) int64 {
+	n := int64(8192 + len(readme) + len(pageCSS) + len(pageJS))
+	for i := range entries {
+		n += rowBytes + 2*int64(len(entries[i].Name))
+	}
+	return n
+}
+
+// writePage writes the page of a folder whose entries are in order.
+func writePage(b pageWriter, p pageData, entries []sharefs.Entry) {
 	title := html.EscapeString(displayName(path.Join(p.root, p.dir)))
 	b.WriteString("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
 	b.WriteString(`<meta name="viewport" content="width=device-width,initial-scale=1">`)
 	b.WriteString(`<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,">`)
-	fmt.Fprintf(&b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
-	writeCrumbs(&b, p.base, p.root, p.dir)
-	writeEncryptionNote(&b, p.enc)
-	writeFolderActions(&b, !p.noSums, p.signing != nil)
+	fmt.Fprintf(b, "<title>%s</title><style>%s</style></head>\n<body>", title, pageCSS)
+	writeCrumbs(b, p.base, p.root, p.dir)
+	writeEncryptionNote(b, p.enc)
+	writeFolderActions(b, !p.noSums, p.signing != nil)
 	b.WriteString(`<main><div class="tools"><input id="filter" type="search" placeholder="Filter" title="Filter the names (press / to come here)" aria-label="filter names" autocomplete="off" spellcheck="false" hidden> <span id="shown" aria-live="polite"></span></div>`)
 	b.WriteString("\n<table class=\"list\">\n<thead><tr>")
-	writeSortHeader(&b, p.order, "name", "n", "Name")
-	writeSortHeader(&b, p.order, "size", "s", "Size")
-	writeSortHeader(&b, p.order, "time", "m", "Modified")
+	writeSortHeader(b, p.order, "name", "n", "Name")
+	writeSortHeader(b, p.order, "size", "s", "Size")
+	writeSortHeader(b, p.order, "time", "m", "Modified")
 	b.WriteString("</tr></thead>\n<tbody>\n")
 	if p.dir != "" {
 		b.WriteString("<tr class=\"d up\"><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\"></td><td class=\"m\"></td></tr>\n")
 	}
 	dirs, files := 0, 0
 	for _, e := range entries {
-		writeRow(&b, e, p.signing != nil)
+		writeRow(b, e, p.signing != nil)
 		if e.IsDir {
 			dirs++
 		} else {
@@ -98,10 +124,8 @@ func renderHTML(p pageData, entries []sharefs.Entry) []byte {
 		b.WriteString("</section>")
 	}
 	b.WriteString("</main>\n")
-	writeFooter(&b, p, dirs, files)
-	fmt.Fprintf(&b, "<script>%s</script>\n</body></html>\n", pageJS)
-	// The page stays cached: keep no spare capacity.
-	return bytes.Clone(b.Bytes())
+	writeFooter(b, p, dirs, files)
+	fmt.Fprintf(b, "<script>%s</script>\n</body></html>\n", pageJS)
 }
 
 // rowBytes is about what one row of the page takes, names aside.
@@ -111,7 +135,7 @@ const rowBytes = 240
 // column, or reverses the order if it is sorted by it already. It is a
 // form, not a link, so that crawlers (wget -r, lftp mirror) do not fetch
 // every folder again in each order.
-func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
+func writeSortHeader(b pageWriter, cur listOrder, by, class, label string) {
 	aria, next := "none", listOrder{by: by}
 	if cur.by == by {
 		aria = "ascending"
@@ -130,7 +154,7 @@ func writeSortHeader(b *bytes.Buffer, cur listOrder, by, class, label string) {
 }
 
 // writeCrumbs writes the breadcrumb trail: every ancestor is a link.
-func writeCrumbs(b *bytes.Buffer, base, root, dir string) {
+func writeCrumbs(b pageWriter, base, root, dir string) {
 	fmt.Fprintf(b, "<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"%s/\">%s</a>", base, html.EscapeString(displayName(root)))
 	if dir == "" {
 		b.WriteString("<span>/</span></nav></header>\n")
@@ -176,7 +200,7 @@ func encryptionNoteOf(view sharefs.View) *encryptionNote {
 
 // writeEncryptionNote says that every download is encrypted, to whom,
 // and how to decrypt one.
-func writeEncryptionNote(b *bytes.Buffer, n *encryptionNote) {
+func writeEncryptionNote(b pageWriter, n *encryptionNote) {
 	if n == nil {
 		return
 	}
@@ -198,7 +222,7 @@ func writeEncryptionNote(b *bytes.Buffer, n *encryptionNote) {
 // the whole folder as one download: buttons of a form, which crawlers do
 // not submit, so a mirror does not fetch the share again as archives. The
 // empty form "z" is the one the folder rows' zip buttons submit.
-func writeFolderActions(b *bytes.Buffer, sums, signed bool) {
+func writeFolderActions(b pageWriter, sums, signed bool) {
 	b.WriteString(`<form class="dl" method="get">Whole folder: <button name="zip">.zip</button> <button name="tar.gz">.tar.gz</button>`)
 	if sums {
 		b.WriteString(` <button name="sha256">SHA256SUMS</button>`)
@@ -211,7 +235,7 @@ func writeFolderActions(b *bytes.Buffer, sums, signed bool) {
 
 // writeRow writes one table row. The link is relative to the folder and
 // percent-encoded byte for byte; the text is the escaped display name.
-func writeRow(b *bytes.Buffer, e sharefs.Entry, signed bool) {
+func writeRow(b pageWriter, e sharefs.Entry, signed bool) {
 	href := escapeSegment(e.Name)
 	label := html.EscapeString(displayName(e.Name))
 	if e.IsDir {
@@ -266,7 +290,7 @@ func kindOf(name string) string {
 // the folder from a terminal. The page is cached for every client, so
 // the script fills in the address the client used; without script the
 // commands show a placeholder.
-func writeFooter(b *bytes.Buffer, p pageData, dirs, files int) {
+func writeFooter(b pageWriter, p pageData, dirs, files int) {
 	b.WriteString("<footer>")
 	fmt.Fprintf(b, "<p>%s, %s</p>", plural(dirs, "folder"), plural(files, "file"))
 	u := p.base + folderURL(p.dir)

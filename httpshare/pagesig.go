@@ -1,7 +1,6 @@
 package httpshare
 
 import (
-	"bytes"
 	"fmt"
 	"html"
 	"strings"
@@ -28,13 +27,13 @@ func pageSigningOf(s Signer) *pageSigning {
 
 // writeSigLink writes a file row's signature link; crawlers need not
 // follow it.
-func writeSigLink(b *bytes.Buffer, href string) {
+func writeSigLink(b pageWriter, href string) {
 	fmt.Fprintf(b, " <a class=\"z\" href=\"%s?sig\" rel=\"nofollow\" title=\"OpenPGP signature made by the card\">sig</a>", href)
 }
 
 // writeSigningFooter writes the signing key's fingerprint and the
 // commands that import it and check a file and the folder's sums.
-func writeSigningFooter(b *bytes.Buffer, p *pageSigning, base, folder string) {
+func writeSigningFooter(b pageWriter, p *pageSigning, base, folder string) {
 	if p == nil {
 		return
 	}
