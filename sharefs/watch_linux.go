@@ -77,9 +77,12 @@ func (in *inotify) remove(wd int) {
 }
 
 // pending reports whether events wait to be read (or it cannot tell).
+// It runs on every request for a small file, and the ioctl never
+// blocks, so it skips the scheduler's system-call path (which may also
+// wake the runtime's monitor thread): a raw call.
 func (in *inotify) pending() bool {
 	var n int32
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(in.fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))) // FIONREAD
+	_, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(in.fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))) // FIONREAD
 	return errno != 0 || n != 0
 }
 
