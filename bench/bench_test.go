@@ -55,6 +55,10 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if err := writeCPUReport(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: CPU report:", err)
+		code = max(code, 1)
+	}
 	if env != nil {
 		env.close()
 	}
@@ -66,15 +70,7 @@ func TestMain(m *testing.M) {
 // in CI) when nginx is not installed.
 func setup(b *testing.B) *peers {
 	b.Helper()
-	if nginxPath == "" {
-		if p, err := exec.LookPath("nginx"); err == nil {
-			nginxPath = p
-		} else if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-			nginxPath = "/usr/sbin/nginx" // Debian puts it outside a user's PATH
-		} else {
-			testutil.Skip(b, "nginx is not installed (apt-get install nginx-light)")
-		}
-	}
+	nginxPath = lookNginx(b)
 	testutil.NeedTool(b, "go")
 	bin := testutil.BuildShare(b)
 	setupOnce.Do(func() { env, setupErr = start(bin) })
@@ -84,12 +80,46 @@ func setup(b *testing.B) *peers {
 	return env
 }
 
-func start(bin string) (*peers, error) {
-	base := ""
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		base = "/dev/shm" // tmpfs: the disk stays out of the measurement
+// lookNginx returns nginx's path; it skips (fails in CI) when nginx is not
+// installed.
+func lookNginx(b *testing.B) string {
+	b.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
 	}
-	tmp, err := os.MkdirTemp(base, "share-bench-")
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx" // Debian puts it outside a user's PATH
+	}
+	testutil.Skip(b, "nginx is not installed (apt-get install nginx-light)")
+	return ""
+}
+
+// tmpfsBase is /dev/shm where it exists, so that the disk stays out of the
+// measurement, or "" (the default temp folder).
+func tmpfsBase() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return ""
+}
+
+// benchTemp makes a folder under tmpfsBase, readable by all (servers may
+// drop privileges), removed when the benchmark ends.
+func benchTemp(b *testing.B, prefix string) string {
+	b.Helper()
+	tmp, err := os.MkdirTemp(tmpfsBase(), prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return tmp
+}
+
+func start(bin string) (*peers, error) {
+	tmp, err := os.MkdirTemp(tmpfsBase(), "share-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
@@ -247,6 +277,11 @@ http {
 `
 
 func startNginx(dir, tmp string) (*server, error) {
+	return startNginxAt(nginxPath, dir, tmp)
+}
+
+// startNginxAt starts the nginx binary at path over dir.
+func startNginxAt(path, dir, tmp string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -262,7 +297,7 @@ func startNginx(dir, tmp string) (*server, error) {
 		return nil, err
 	}
 	logPath := filepath.Join(ntmp, "error.log")
-	cmd := exec.Command(nginxPath, "-p", ntmp, "-e", logPath, "-c", confPath)
+	cmd := exec.Command(path, "-p", ntmp, "-e", logPath, "-c", confPath)
 	// SIGQUIT: graceful shutdown of the master and its workers.
 	return launch("nginx", "http://"+addr, cmd, syscall.SIGQUIT, logPath)
 }

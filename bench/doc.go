@@ -17,9 +17,27 @@
 // BenchmarkTLS compares HTTPS (--tls) with HTTP in one run over the same
 // files (4 KiB rate, 512 MiB download); it needs no nginx.
 //
-// BenchmarkEncryptedDownload compares an encrypted download with gpg, and
 // BenchmarkEncryptedRange times the first byte of a range far into an
 // encrypted file, the first time and once checkpoints exist.
+//
+// CPU per byte (issue 14): BenchmarkCPUHTTP (share, nginx, python3 -m
+// http.server), BenchmarkCPUFTP (share, vsftpd, pyftpdlib) and
+// BenchmarkCPUEncrypt (share --recipient, gpg -e -z 0) report each server's
+// CPU seconds per GiB sent and per 10,000 requests for 4 KiB, read from
+// /proc/PID/stat over its whole process tree (nginx's workers, vsftpd's
+// session processes), next to MB/s and requests/s, over interleaved rounds
+// whose order rotates, as medians with their spread. Run all three (about
+// 5 minutes on 2 quiet cores) and get the Markdown for RESULTS.md:
+//
+//	BENCH_MARKDOWN=/tmp/cpu.md go test -run '^$' -bench '^BenchmarkCPU' -timeout 30m ./bench
+//
+// Knobs: BENCH_ROUNDS (5), BENCH_DOWNLOADS (512 MiB downloads per server
+// per round, 2), BENCH_DURATION (each wrk run, 3s), BENCH_FTP_REQUESTS
+// (4 KiB FTP downloads per server per round, 2000). Without BENCH_MARKDOWN
+// the tables go to stdout after the benchmark lines. They need curl, wrk,
+// nginx, vsftpd, python3-pyftpdlib and gpg (Debian packages of those
+// names, gnupg for gpg); the load of the machine is printed next to the
+// figures, since other work on the same cores moves them.
 //
 // They build share from the module root once per test binary, or use the
 // binary named by SHARE_BIN. CI compiles them (go test ./... runs no

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,15 +22,11 @@ import (
 	"example.com/share/sharefs"
 )
 
-// The FTP benchmarks compare share's FTP server with vsftpd and pyftpdlib
-// (Debian's packages) on loopback, each a process of its own:
-//
-//	go test -run '^$' -bench FTP -benchtime 3x ./bench
-
+// BenchmarkFTP300Clients measures share's FTP server under 300 clients at
+// once; BenchmarkCPUFTP (cpu_test.go) compares it with vsftpd and pyftpdlib.
 const (
-	ftpHugeSize = 512 << 20 // the file of BenchmarkFTPDownload512M
-	ftpClients  = 300       // clients of BenchmarkFTP300Clients
-	ftpListLen  = 1000      // files in the folder they list
+	ftpClients = 300  // clients of BenchmarkFTP300Clients
+	ftpListLen = 1000 // files in the folder they list
 )
 
 // ftpHelperEnv makes the test binary run TestFTPServeHelper as a server.
@@ -79,24 +73,8 @@ type ftpPeer struct {
 // benchmark removes it at the end.
 func ftpFixture(b *testing.B) string {
 	b.Helper()
-	base := ""
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		base = "/dev/shm" // tmpfs: the disk stays out of the measurement
-	}
-	tmp, err := os.MkdirTemp(base, "share-ftp-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(tmp) })
-	// The FTP servers may drop privileges: everything world-readable.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	dir := filepath.Join(tmp, "data")
+	dir := filepath.Join(benchTemp(b, "share-ftp-bench-"), "data")
 	if err := os.MkdirAll(filepath.Join(dir, "list"), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := writeRepeated(filepath.Join(dir, "512m.bin"), ftpHugeSize); err != nil {
 		b.Fatal(err)
 	}
 	for i := range ftpListLen {
@@ -106,23 +84,6 @@ func ftpFixture(b *testing.B) string {
 		}
 	}
 	return dir
-}
-
-// writeRepeated writes size bytes made of one random MiB repeated.
-func writeRepeated(name string, size int) error {
-	block := make([]byte, 1<<20)
-	rand.Read(block)
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	for written := 0; written < size; written += len(block) {
-		if _, err := f.Write(block); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
 }
 
 // startShareFTP runs share's FTP server in a child process.
@@ -196,7 +157,7 @@ func startVsftpd(b *testing.B, dir string) *ftpPeer {
 	if _, err := os.Stat(path); err != nil {
 		path = testutil.NeedTool(b, "vsftpd")
 	}
-	port, err := ftpFreePort()
+	port, err := freePort()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -220,7 +181,7 @@ func startPyftpdlib(b *testing.B, dir string) *ftpPeer {
 	if python == "" {
 		testutil.Skip(b, "pyftpdlib is not installed (apt-get install python3-pyftpdlib)")
 	}
-	port, err := ftpFreePort()
+	port, err := freePort()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -257,83 +218,6 @@ func ftpLaunch(b *testing.B, name string, port int, cmd *exec.Cmd) *ftpPeer {
 	}
 }
 
-func ftpFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// curlSeconds downloads url with curl into /dev/null and returns the time
-// of the transfer itself, checking the size. Log-in and the data
-// connection set-up are left out: curl sometimes spends 200 ms resolving
-// the address of the EPSV reply, which would swamp a transfer of a few
-// tenths of a second.
-func curlSeconds(b *testing.B, curl, url string, size int64) float64 {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, curl, "-sS", "-o", "/dev/null", "--connect-timeout", "5",
-		"-w", "%{size_download} %{time_pretransfer} %{time_total}", url).Output()
-	if err != nil {
-		b.Fatalf("curl %s: %v", url, err)
-	}
-	var got int64
-	var pre, total float64
-	if _, err := fmt.Sscan(string(out), &got, &pre, &total); err != nil || got != size {
-		b.Fatalf("curl %s: %q, want %d bytes", url, out, size)
-	}
-	return total - pre
-}
-
-// BenchmarkFTPDownload512M downloads one 512 MiB file with curl from share,
-// vsftpd and pyftpdlib in turn (the order rotates every round) and reports
-// each one's median MB/s over the rounds (a busy machine makes single
-// rounds swing), share's ratio to the others, and each server's CPU time
-// per GiB sent.
-func BenchmarkFTPDownload512M(b *testing.B) {
-	curl := testutil.NeedTool(b, "curl")
-	dir := ftpFixture(b)
-	peers := []*ftpPeer{startShareFTP(b, dir), startVsftpd(b, dir), startPyftpdlib(b, dir)}
-	rates := make([][]float64, len(peers))
-	cpu := make([]float64, len(peers))
-	round := 0
-	for b.Loop() {
-		for i := range peers {
-			k := (i + round) % len(peers)
-			before := ftpCPU(peers[k].cmd.Process.Pid)
-			secs := curlSeconds(b, curl, "ftp://"+peers[k].addr+"/512m.bin", ftpHugeSize)
-			rates[k] = append(rates[k], float64(ftpHugeSize)/secs/1e6)
-			time.Sleep(50 * time.Millisecond) // vsftpd reaps its session process
-			cpu[k] += ftpCPU(peers[k].cmd.Process.Pid) - before
-		}
-		round++
-	}
-	b.StopTimer()
-	median := make([]float64, len(peers))
-	for i, p := range peers {
-		median[i] = ftpMedian(rates[i])
-		b.ReportMetric(median[i], p.name+"-MB/s")
-		b.ReportMetric(cpu[i]/float64(round)*2, p.name+"-CPU-s/GiB")
-	}
-	for i := 1; i < len(peers); i++ {
-		b.ReportMetric(median[0]/median[i], "share/"+peers[i].name)
-	}
-}
-
-// ftpMedian returns the median of v.
-func ftpMedian(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // BenchmarkFTP300Clients has 300 clients connect to share at once, log in
 // and list a folder of 1,000 files, and reports how many were served, the
 // time for all of them, and share's peak resident memory.
@@ -346,7 +230,7 @@ func BenchmarkFTP300Clients(b *testing.B) {
 	for b.Loop() {
 		ok := ftpStorm(b, p.addr)
 		served = min(served, ok)
-		worst = max(worst, ftpVM(pid, "VmHWM"))
+		worst = max(worst, vm(pid, "VmHWM"))
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(served), "served")
@@ -433,37 +317,4 @@ func ftpListOnce(addr string) error {
 	}
 	_, err = cmd(221, "QUIT")
 	return err
-}
-
-// ftpCPU returns the CPU seconds of a process and its reaped children,
-// from /proc/PID/stat (utime, stime, cutime, cstime in clock ticks of
-// 1/100 s, the Linux value of USER_HZ).
-func ftpCPU(pid int) float64 {
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-	var ticks int64
-	for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
-		n, _ := strconv.ParseInt(fields[i], 10, 64)
-		ticks += n
-	}
-	return float64(ticks) / 100
-}
-
-// ftpVM returns a /proc/PID/status field (VmHWM, VmRSS) in KiB.
-func ftpVM(pid int, field string) int64 {
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for line := range bytes.Lines(st) {
-		if rest, ok := bytes.CutPrefix(line, []byte(field+":")); ok {
-			kb, _ := strconv.ParseInt(string(bytes.Fields(rest)[0]), 10, 64)
-			return kb
-		}
-	}
-	return 0
 }

@@ -177,12 +177,22 @@ func (c *budgetConn) cmd(line string, code int) (string, error) {
 	return msg, err
 }
 
-// login logs in anonymously.
+// login logs in anonymously; a server may let anonymous in without asking
+// for a password (vsftpd's no_anon_password).
 func (c *budgetConn) login() error {
-	if _, err := c.cmd("USER anonymous", 331); err != nil {
+	if err := c.tp.PrintfLine("USER anonymous"); err != nil {
 		return err
 	}
-	_, err := c.cmd("PASS x", 230)
+	code, msg, err := c.tp.ReadResponse(0)
+	switch {
+	case err != nil:
+		return err
+	case code == 230:
+		return nil
+	case code != 331:
+		return fmt.Errorf("USER anonymous: %d %s", code, msg)
+	}
+	_, err = c.cmd("PASS x", 230)
 	return err
 }
 
@@ -202,6 +212,15 @@ func budgetSession(from, addr string, small bool) (*budgetConn, error) {
 // epsv opens a passive data connection (with a small receive buffer). It
 // tries again while the address holds its quota of waiting passive ports.
 func (c *budgetConn) epsv(from string) (net.Conn, error) {
+	addr, err := c.epsvAddr()
+	if err != nil {
+		return nil, err
+	}
+	return testutil.SmallWindow(from).Dial("tcp", addr)
+}
+
+// epsvAddr sends EPSV and returns the address of the passive data port.
+func (c *budgetConn) epsvAddr() (string, error) {
 	msg, err := c.cmd("EPSV", 229)
 	// Listings waiting for a slot hold their passive ports meanwhile.
 	for try := 0; err != nil && strings.HasPrefix(err.Error(), "425") && try < 2400; try++ {
@@ -209,14 +228,14 @@ func (c *budgetConn) epsv(from string) (net.Conn, error) {
 		msg, err = c.cmd("EPSV", 229)
 	}
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	i, j := strings.Index(msg, "(|||"), strings.LastIndex(msg, "|)")
 	if i < 0 || j < i {
-		return nil, fmt.Errorf("EPSV reply %q", msg)
+		return "", fmt.Errorf("EPSV reply %q", msg)
 	}
 	host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-	return testutil.SmallWindow(from).Dial("tcp", net.JoinHostPort(host, msg[i+4:j]))
+	return net.JoinHostPort(host, msg[i+4:j]), nil
 }
 
 // floodSkip is set once one flooder has left its place to the probe.
@@ -236,7 +255,7 @@ func runBudget(b *testing.B, srv *budgetServer) (int64, time.Duration, time.Dura
 	ctx, cancel := context.WithTimeout(context.Background(), budgetSetup+budgetHold)
 	defer cancel()
 	start := time.Now()
-	cpu0 := ftpCPU(srv.pid)
+	cpu0 := treeCPU(srv.pid)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	spawn := func(n int, run hostile) {
@@ -275,8 +294,8 @@ func runBudget(b *testing.B, srv *budgetServer) (int64, time.Duration, time.Dura
 	time.Sleep(budgetHold)
 	cancel()
 	floodSkip.Store(false)
-	rss := ftpVM(srv.pid, "VmHWM")
-	cpu := (ftpCPU(srv.pid) - cpu0) / time.Since(start).Seconds()
+	rss := vm(srv.pid, "VmHWM")
+	cpu := (treeCPU(srv.pid) - cpu0) / time.Since(start).Seconds()
 	wg.Wait()
 	close(errs)
 	n := 0

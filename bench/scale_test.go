@@ -133,12 +133,12 @@ type usage struct {
 func measure(pid int, fn func() (time.Duration, error)) (usage, error) {
 	u := usage{rssBefore: vm(pid, "VmRSS")}
 	resetPeak(pid)
-	cpu0 := ftpCPU(pid)
+	cpu0 := treeCPU(pid)
 	start := time.Now()
 	ttfb, err := fn()
 	u.total, u.ttfb = time.Since(start), ttfb
 	time.Sleep(20 * time.Millisecond) // the last tick of CPU time
-	u.cpu = ftpCPU(pid) - cpu0
+	u.cpu = treeCPU(pid) - cpu0
 	u.peak = vm(pid, "VmHWM")
 	return u, err
 }
