@@ -14,8 +14,7 @@ func (d *Dir) Watch(name string) *Token {
 	if err != nil {
 		return nil
 	}
-	d.watchOnce.Do(func() { d.watch = newWatcherFor(d.abs) })
-	if d.watch == nil {
+	if d.watcher() == nil {
 		return nil
 	}
 	var folders []string

@@ -3,45 +3,46 @@ package sharefs
 import (
 	"io/fs"
 	"os"
-	"strings"
 )
 
 // openReal opens real, a path without links as resolve returns it (made
-// of names the policy approved), one element at a time: each is looked
-// up in the folder held open before it, so nothing swapped in on the way
-// is followed. An element that is now a link, or no longer the folder
-// or file it was a moment ago, fails. Re-walking the path by name
-// instead would follow a folder swapped for a link to a hidden one.
-func (d *Dir) openReal(real string, folder bool) (*os.File, fs.FileInfo, error) {
-	parts := strings.Split(real, "/")
-	if real == "." {
-		parts = nil
-	}
-	r := d.root
-	release := func() {
-		if r != d.root {
-			r.Close()
+// of names the policy approved), if it still leads to a folder (folder)
+// or a regular file through no link: each element is looked up in the
+// folder held open before it (see find), so nothing swapped in on the way
+// is followed, and an element that is now a link or no longer what it was
+// a moment ago fails. Re-walking the path by name instead would follow a
+// folder swapped for a link to a hidden one.
+func (d *Dir) openReal(real string, folder bool) (f *os.File, info fs.FileInfo, err error) {
+	err = fs.ErrNotExist
+	d.find(real, nil, func(s spot) (bool, func()) {
+		if s.real != real || s.info.IsDir() != folder || !(folder || s.info.Mode().IsRegular()) {
+			return false, nil
 		}
-	}
-	defer func() { release() }()
-	for i, elem := range parts {
-		if i == len(parts)-1 {
-			return openElem(r, elem, folder)
+		file, now, ferr := openSpot(d.root, s)
+		if ferr != nil {
+			return false, nil
 		}
-		sub, err := enterFolder(r, elem)
-		if err != nil {
-			return nil, nil, err
-		}
-		release()
-		r = sub
+		f, info, err = file, now, nil
+		return true, func() { file.Close(); f, info, err = nil, nil, fs.ErrNotExist }
+	})
+	return f, info, err
+}
+
+// openSpot opens what a resolution found, from the folder it was found
+// in (root for the root itself), if it is still what was looked at.
+func openSpot(root *os.Root, s spot) (*os.File, fs.FileInfo, error) {
+	var f *os.File
+	var err error
+	if s.parent == nil {
+		f, err = root.Open(".")
+	} else {
+		f, err = openRead(s.parent, s.name)
 	}
-	// The root itself.
-	f, err := r.Open(".")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fs.ErrNotExist
 	}
 	info, err := f.Stat()
-	if err != nil || !info.IsDir() || !folder {
+	if err != nil || !os.SameFile(s.info, info) {
 		f.Close()
 		return nil, nil, fs.ErrNotExist
 	}
@@ -49,37 +50,25 @@ func (d *Dir) openReal(real string, folder bool) (*os.File, fs.FileInfo, error) 
 }
 
 // enterFolder opens the folder elem of r, if it is one and not a link.
-func enterFolder(r *os.Root, elem string) (*os.Root, error) {
-	before, err := r.Lstat(elem)
-	if err != nil || !before.IsDir() {
+// before is what elem was a moment ago, or nil to look now.
+func enterFolder(r *os.Root, elem string, before fs.FileInfo) (*os.Root, error) {
+	if before == nil {
+		var err error
+		if before, err = r.Lstat(elem); err != nil {
+			return nil, fs.ErrNotExist
+		}
+	}
+	if !before.IsDir() {
 		return nil, fs.ErrNotExist
 	}
 	sub, err := r.OpenRoot(elem)
 	if err != nil {
 		return nil, fs.ErrNotExist
 	}
+	// OpenRoot follows a link swapped in since: it must be the same folder.
 	if now, err := sub.Stat("."); err != nil || !os.SameFile(before, now) {
 		sub.Close()
 		return nil, fs.ErrNotExist
 	}
 	return sub, nil
-}
-
-// openElem opens the file or folder elem of r, if it is one and not a
-// link, and describes what was opened.
-func openElem(r *os.Root, elem string, folder bool) (*os.File, fs.FileInfo, error) {
-	before, err := r.Lstat(elem)
-	if err != nil || before.IsDir() != folder || !(folder || before.Mode().IsRegular()) {
-		return nil, nil, fs.ErrNotExist
-	}
-	f, err := openRead(r, elem)
-	if err != nil {
-		return nil, nil, fs.ErrNotExist
-	}
-	info, err := f.Stat()
-	if err != nil || !os.SameFile(before, info) {
-		f.Close()
-		return nil, nil, fs.ErrNotExist
-	}
-	return f, info, nil
 }

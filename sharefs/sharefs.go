@@ -71,6 +71,7 @@ type Dir struct {
 	watchOnce sync.Once
 	watch     *watcher // nil where changes cannot be watched
 	lists     listCache
+	held      heldDirs
 }
 
 // ErrNotDir is returned by New when the path is not a folder.
@@ -100,6 +101,7 @@ func New(path string, opts Options) (*Dir, error) {
 func (d *Dir) Close() error {
 	d.watchOnce.Do(func() {})
 	d.watch.close()
+	d.held.close()
 	return d.root.Close()
 }
 
@@ -233,15 +235,21 @@ func (d *Dir) OpenFile(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check the type before opening: opening a device can have effects.
-	checked, real, ok := d.resolve(rel, nil)
-	if !ok || !checked.Mode().IsRegular() {
-		return nil, notExist(name)
-	}
-	// What is opened must be what the policy approved: no link swapped
-	// in on the way since the check may lead elsewhere.
-	f, _, err := d.openReal(real, false)
-	if err != nil {
+	// Check the type before opening (opening a device can have effects),
+	// and open what was checked, from the folder it was found in.
+	var f *os.File
+	ok := d.find(rel, nil, func(s spot) (bool, func()) {
+		if !s.info.Mode().IsRegular() {
+			return false, nil
+		}
+		file, _, err := openSpot(d.root, s)
+		if err != nil {
+			return false, nil
+		}
+		f = file
+		return true, func() { file.Close(); f = nil }
+	})
+	if !ok {
 		return nil, notExist(name)
 	}
 	return f, nil
@@ -263,67 +271,6 @@ func (d *Dir) clean(name string) (string, error) {
 		return ".", nil
 	}
 	return strings.Join(parts, "/"), nil
-}
-
-// maxLinks bounds the symlinks followed for one name, as the kernel does.
-const maxLinks = 40
-
-// resolve follows rel inside the root one element at a time, symlinks
-// included, and returns what it leads to and its path without links ("."
-// for the root). It reports false when rel does not exist, leaves the
-// root, loops, or, unless hidden files are shown, passes through a hidden
-// name: a visible link to ".env" must not serve it. When folders is not
-// nil, every folder it looked in is added to it once.
-func (d *Dir) resolve(rel string, folders *[]string) (info fs.FileInfo, real string, ok bool) {
-	todo := strings.Split(rel, "/")
-	var done []string // the resolved folders so far
-	stale := true
-	links := 0
-	for len(todo) > 0 {
-		elem := todo[0]
-		todo = todo[1:]
-		switch {
-		case elem == "" || elem == ".":
-			continue
-		case elem == "..":
-			if len(done) == 0 {
-				return nil, "", false
-			}
-			done = done[:len(done)-1]
-			stale = true
-			continue
-		case !d.visibleName(elem):
-			return nil, "", false
-		}
-		if folders != nil {
-			addOnce(folders, path.Join(append([]string{"."}, done...)...))
-		}
-		cur := strings.Join(append(done, elem), "/")
-		var err error
-		if info, err = d.root.Lstat(cur); err != nil {
-			return nil, "", false
-		}
-		if info.Mode()&fs.ModeSymlink == 0 {
-			done = append(done, elem)
-			stale = false
-			continue
-		}
-		stale = true
-		links++
-		target, err := d.root.Readlink(cur)
-		if err != nil || links > maxLinks || strings.HasPrefix(target, "/") {
-			return nil, "", false
-		}
-		todo = append(strings.Split(target, "/"), todo...)
-	}
-	real = path.Join(append([]string{"."}, done...)...)
-	if stale { // ended on the root or a "..": look at where that is
-		var err error
-		if info, err = d.root.Lstat(real); err != nil {
-			return nil, "", false
-		}
-	}
-	return info, real, true
 }
 
 // Split breaks a slash-separated request name into its elements. Empty
