@@ -116,10 +116,16 @@ func (w *walkState) startKept(rel string, parts []string) *Token {
 	if watch == nil {
 		return nil
 	}
-	p := rel
+	// The folders above each one that may be kept, "." first: a change to
+	// any of them may put another folder (or a link) at its name.
+	above := make([]string, len(parts)-1)
+	above[0] = "."
+	for k, end := 1, 0; k < len(above); k++ {
+		end += len(parts[k-1]) + min(k-1, 1)
+		above[k] = rel[:end]
+	}
 	for k := len(parts) - 1; k >= 1; k-- {
-		p = p[:strings.LastIndexByte(p, '/')]
-		if h := w.d.held.get(p); h != nil {
+		if h := w.d.held.get(folderOf(rel, parts, k, above)); h != nil {
 			w.kept, w.held[0], w.from = h, h.root, k
 			w.real = append(w.real, parts[:k]...)
 			break
@@ -128,15 +134,16 @@ func (w *walkState) startKept(rel string, parts []string) *Token {
 	if w.from == len(parts)-1 {
 		return nil // the last folder is kept: nothing to add
 	}
-	// The folders above each one that may be kept: a change to any of
-	// them may put another folder (or a link) at its name.
-	paths := make([]string, len(parts)-1)
-	isFolder := make([]bool, len(paths))
-	paths[0], isFolder[0] = ".", true
-	for k := 1; k < len(paths); k++ {
-		paths[k], isFolder[k] = strings.Join(parts[:k], "/"), true
+	return watch.token(above, slices.Repeat([]bool{true}, len(above)))
+}
+
+// folderOf is the path of the first k parts of rel, k >= 1, from the
+// prefixes above (see startKept).
+func folderOf(rel string, parts []string, k int, above []string) string {
+	if k < len(above) {
+		return above[k]
 	}
-	return watch.token(paths, isFolder)
+	return rel[:len(rel)-len(parts[len(parts)-1])-1]
 }
 
 // resolve walks parts from the first folder held (see Dir.resolve).
@@ -249,7 +256,7 @@ func (w *walkState) keep(parts []string, tok *Token) {
 		if k > len(tok.nodes) || k > len(w.real) || !slices.Equal(w.real[:k], parts[:k]) {
 			return
 		}
-		if w.d.held.put(strings.Join(parts[:k], "/"), w.held[i], tok.prefix(k)) {
+		if w.d.held.put(realPath(w.real[:k]), w.held[i], tok.prefix(k)) {
 			w.held[i] = nil
 		}
 	}
