@@ -450,6 +450,7 @@ func (c *cfbWriter) xorHash(dst, src []byte) {
 	if n := len(src) &^ 63; n > 0 {
 		// Here off is a multiple of 64: the hash has no partial block and
 		// the CFB register is used up.
+		_ = dst[n-1] // the loop writes n bytes: a short dst panics here, never past its end
 		cfbSHA1AESNI(c.aes.xk, &c.reg, &c.sha.h, &dst[0], &src[0], n/64)
 		c.sha.len += uint64(n)
 		c.off += int64(n)
