@@ -20,20 +20,21 @@ func bindToClient(w http.ResponseWriter, r *http.Request, f sharefs.File) (stop 
 		return func() {}
 	}
 	ctx, stop := watchClient(r)
-	b.Bind(ctx, func() { sendHeadersEarly(w, r) })
+	started := func() {}
+	// http.ServeContent reads one range in the handler's goroutine, after
+	// the headers are set; several in another goroutine, which may start
+	// before that, and w is not that goroutine's to touch.
+	if !strings.Contains(r.Header.Get("Range"), ",") {
+		started = func() { sendHeadersEarly(w) }
+	}
+	b.Bind(ctx, started)
 	return stop
 }
 
 // sendHeadersEarly sends the response's status line and headers now, if
-// the handler has set them and reads the file in its own goroutine: the
-// one range of http.ServeContent (several ranges are read in another
-// goroutine, and may start before the headers are set).
-func sendHeadersEarly(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.Header.Get("Range"), ",") {
-		return // not the handler's goroutine: w is not this one's to touch
+// the handler has set them.
+func sendHeadersEarly(w http.ResponseWriter) {
+	if lw, ok := w.(*logWriter); ok && lw.status != 0 {
+		_ = http.NewResponseController(w).Flush()
 	}
-	if lw, ok := w.(*logWriter); !ok || lw.status == 0 {
-		return
-	}
-	_ = http.NewResponseController(w).Flush()
 }
