@@ -137,7 +137,7 @@ type fileMarks struct {
 	marks   []checkpoint
 	bytes   int
 	elem    *list.Element // nil once dropped from the store
-	catchUp sync.Mutex    // one long catch-up of this file at a time
+	catchUp chan struct{} // one long catch-up of this file at a time (a lock that a context can give up on)
 }
 
 // file returns the checkpoints of id, making them if needed.
@@ -148,7 +148,7 @@ func (s *checkpoints) file(id fileID) *fileMarks {
 		s.lru.MoveToFront(e)
 		return e.Value.(*fileMarks)
 	}
-	f := &fileMarks{id: id}
+	f := &fileMarks{id: id, catchUp: make(chan struct{}, 1)}
 	f.elem = s.lru.PushFront(f)
 	s.files[id] = f.elem
 	return f

@@ -1,6 +1,7 @@
 package cardcrypt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -92,17 +93,18 @@ func (s *stream) settle() {
 		s.out.made, s.err = r.total, io.EOF
 		return
 	}
+	s.out.buf.Reset() // what it holds is from before the seek: never for a failed one
 	cp, ok := s.e().marks.nearest(r.marks, r.target)
 	if r.target-cp.out > r.every {
 		// Encrypting far past what any checkpoint covers: one such catch-up
 		// per file, and few at once; a catch-up waiting here finds the
 		// checkpoints the one before it left.
-		r.e.marks.longCatchUp <- struct{}{}
-		r.marks.catchUp.Lock()
-		defer func() {
-			r.marks.catchUp.Unlock()
-			<-r.e.marks.longCatchUp
-		}()
+		release, err := s.beginCatchUp()
+		if err != nil {
+			s.err = err
+			return
+		}
+		defer release()
 		cp, ok = r.e.marks.nearest(r.marks, r.target)
 	}
 	var err error
@@ -117,8 +119,53 @@ func (s *stream) settle() {
 	}
 	s.skipFast()
 	for s.out.skip > 0 && s.err == nil {
-		s.fill()
+		if s.err = s.gone(); s.err == nil {
+			s.fill()
+		}
 	}
+}
+
+// beginCatchUp waits for this file's turn at a long catch-up, then for
+// one of the few places for them, giving up once the stream's context
+// ends; release gives both back. The stream's started hook runs first:
+// its server can send what it has before the wait and the work.
+func (s *stream) beginCatchUp() (release func(), err error) {
+	if s.started != nil {
+		s.started()
+		s.started = nil
+	}
+	var done <-chan struct{}
+	if s.ctx != nil {
+		done = s.ctx.Done()
+	}
+	file, all := s.res.marks.catchUp, s.res.e.marks.longCatchUp
+	select {
+	case file <- struct{}{}:
+	case <-done:
+		return nil, s.gone()
+	}
+	select {
+	case all <- struct{}{}:
+	case <-done:
+		<-file
+		return nil, s.gone()
+	}
+	return func() { <-all; <-file }, nil
+}
+
+// Bind ties the file's long work to ctx: a catch-up (a seek past every
+// checkpoint encrypts the file up to there before its first byte) stops
+// once ctx ends, and the read fails. started, if not nil, is called once,
+// in the reading goroutine, before such a catch-up begins, so a server
+// can send its headers first.
+func (s *seekStream) Bind(ctx context.Context, started func()) {
+	s.ctx, s.started = ctx, started
+}
+
+// Binder is an encrypted file that can seek (what View's Open returns
+// for a regular file): see Bind.
+type Binder interface {
+	Bind(ctx context.Context, started func())
 }
 
 // pipeSkip is the least skip worth the pipeline (a variable for tests).

@@ -2,6 +2,7 @@ package cardcrypt
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -235,6 +236,10 @@ type stream struct {
 	err   error  // sticky: io.EOF once the message is complete
 	pos   int64  // bytes of the file encrypted
 	res   *resume
+	// ctx, when set, ends long work (catch-ups) once its client is gone;
+	// started is called once before a long catch-up begins.
+	ctx     context.Context
+	started func()
 }
 
 // sink is where a stream's message goes: the buffer Read hands out from,
@@ -375,9 +380,12 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 			if s.res != nil {
 				b = b[:min(int64(len(b)), s.res.every-at%s.res.every)]
 			}
-			if stop >= 0 && at >= stop {
+			if err := s.gone(); err != nil || stop >= 0 && at >= stop {
+				if err == nil {
+					err = errStopped
+				}
 				select {
-				case plain <- piece{b[:0], errStopped, nil}:
+				case plain <- piece{b[:0], err, nil}:
 				case <-quit:
 				}
 				return
@@ -470,6 +478,8 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 			s.err = errPiped
 		case p.err == errStopped:
 			s.err = errStopped
+		case errors.Is(p.err, errGone):
+			s.err = p.err
 		case p.err != nil:
 			s.err = fmt.Errorf("read %s: %w", s.name, p.err)
 		}
@@ -499,10 +509,19 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 }
 
 var (
+	errGone        = errors.New("stopped: its client has gone")
 	errPiped       = errors.New("the whole file went through the pipe")
 	errStopped     = errors.New("the pipe reached where it was to stop")
 	errWriteFailed = errors.New("write failed")
 )
+
+// gone is the error of a stream whose context has ended, or nil.
+func (s *stream) gone() error {
+	if s.ctx == nil || s.ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("encrypt %s: %w (%w)", s.name, errGone, context.Cause(s.ctx))
+}
 
 // readSealed reads the file into p and encrypts it there: no buffer of
 // the stream's own, no copy. At the end of the file the rest of the

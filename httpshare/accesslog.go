@@ -8,9 +8,11 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/netutil"
 	"example.com/share/internal/transfers"
 )
 
@@ -28,6 +30,11 @@ type logWriter struct {
 	board *transfers.Board
 	req   *http.Request
 	tr    *transfers.Transfer
+	// sock is the connection's socket, for sendRoom; looked up once.
+	sock       syscall.RawConn
+	sockLooked bool
+	// headerDropped: the request's header fields have been let go.
+	headerDropped bool
 }
 
 // track puts a download that starts with status code on the board.
@@ -79,6 +86,7 @@ func (w *logWriter) ReadFrom(src io.Reader) (int64, error) {
 		w.status = http.StatusOK
 		w.track(http.StatusOK)
 	}
+	w.dropRequestHeader()
 	var n int64
 	var err error
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
@@ -100,7 +108,10 @@ func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, er
 	}
 	var total int64
 	for lr.N > 0 {
-		want := min(lr.N, stallChunk)
+		want, err := w.nextChunk(min(lr.N, stallChunk))
+		if err != nil {
+			return total, err
+		}
 		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: want})
 		total += n
 		w.tr.Add(n)
@@ -110,6 +121,55 @@ func (w *logWriter) readFromInChunks(rf io.ReaderFrom, src io.Reader) (int64, er
 		}
 	}
 	return total, nil
+}
+
+// minChunk is the least nextChunk hands over: fewer bytes are not worth
+// the calls.
+const minChunk = 8 << 10
+
+// nextChunk waits, within the write deadline, until the connection has
+// room and returns how much of up to most bytes to hand it next: no more
+// than that room. net/http's ReadFrom holds a 32 KiB buffer for as long
+// as it runs, so it should seldom block; a client that stops reading
+// then pins no buffer while it stalls, only its connection.
+func (w *logWriter) nextChunk(most int64) (int64, error) {
+	if !w.sockLooked {
+		w.sock, w.sockLooked = rawConnOf(w.req), true
+	}
+	if w.sock == nil {
+		return most, nil
+	}
+	if hc, ok := w.req.Context().Value(heldConnKey{}).(*heldConn); ok {
+		hc.renew() // the wait counts as part of the write
+	}
+	room, err := netutil.SendRoom(w.sock)
+	if err != nil {
+		return 0, fmt.Errorf("wait for the client to take more: %w", err)
+	}
+	if room <= 0 {
+		return most, nil
+	}
+	return min(most, max(int64(room), minChunk)), nil
+}
+
+// dropRequestHeader lets go of the request's header fields, but the
+// User-Agent the access log reads, once a body is copied: the handler
+// has read what it needs, and a client at the header limits (16 KiB)
+// that stops reading would pin them while its download stalls. Values
+// are blanked too: net/http keeps them all in one array that any field
+// left would pin.
+func (w *logWriter) dropRequestHeader() {
+	if w.headerDropped {
+		return
+	}
+	w.headerDropped = true
+	h := w.req.Header
+	for k, vv := range h {
+		if k != "User-Agent" {
+			clear(vv)
+			delete(h, k)
+		}
+	}
 }
 
 // Unwrap gives http.ResponseController the underlying writer.

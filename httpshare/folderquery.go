@@ -128,6 +128,11 @@ func (s *Server) streamFolder(w http.ResponseWriter, r *http.Request, dir string
 	if r.Method == http.MethodHead {
 		return
 	}
+	// The headers go out now: a job may work long before its first byte
+	// (SHA256SUMS of a big file).
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		return // the client is gone
+	}
 	// The job stops as soon as its client is gone, even one that left
 	// a pipelined byte behind, which net/http does not notice.
 	ctx, stop := watchClient(r)

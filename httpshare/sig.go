@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"example.com/share/cardcrypt"
 	"example.com/share/internal/clientaddr"
@@ -61,8 +62,13 @@ func (s *Server) serveFileSignature(w http.ResponseWriter, r *http.Request, name
 		notFound(w)
 		return
 	}
-	sig, _, err := s.opts.Signer.SignFile(r.Context(), requestClient(r), view, plain)
-	s.sendSignature(w, r, name, s.sigName(name, plain), sig, err)
+	ctx, stop := watchClient(r)
+	defer stop()
+	client := requestClient(r)
+	s.signAndSend(w, r, name, s.sigName(name, plain), stop, func() ([]byte, error) {
+		sig, _, err := s.opts.Signer.SignFile(ctx, client, view, plain)
+		return sig, err
+	})
 }
 
 // sigName is the name a signature is saved under: the plain name plus
@@ -96,10 +102,58 @@ func (s *Server) serveSumsSignature(w http.ResponseWriter, r *http.Request, dir 
 	defer release()
 	ctx, stop := watchClient(r)
 	defer stop()
-	sig, err := s.opts.Signer.Sign(ctx, requestClient(r), "", func(w io.Writer) error {
-		return s.sums.writeSums(ctx, w, view, dir)
+	client := requestClient(r)
+	s.signAndSend(w, r, dir, "SHA256SUMS"+s.opts.Signer.Suffix(), stop, func() ([]byte, error) {
+		return s.opts.Signer.Sign(ctx, client, "", func(w io.Writer) error {
+			return s.sums.writeSums(ctx, w, view, dir)
+		})
 	})
-	s.sendSignature(w, r, dir, "SHA256SUMS"+s.opts.Signer.Suffix(), sig, err)
+}
+
+// headersAfter is how long a signature may take before the response's
+// status line and headers go out without it: hashing a big file takes
+// seconds, and its client would hear nothing meanwhile.
+const headersAfter = 200 * time.Millisecond
+
+// signAndSend makes a signature with sign, in another goroutine, and
+// sends it. When that takes longer than headersAfter, the status line
+// and headers go out first and a failure then cuts the response, so the
+// client never takes an error for a signature. sign must end once stop
+// is called (HEAD wants no signature, and a client gone none either).
+func (s *Server) signAndSend(w http.ResponseWriter, r *http.Request, name, filename string, stop context.CancelFunc, sign func() ([]byte, error)) {
+	type result struct {
+		sig []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sig, err := sign()
+		done <- result{sig, err}
+	}()
+	timer := time.NewTimer(headersAfter)
+	defer timer.Stop()
+	select {
+	case res := <-done:
+		s.sendSignature(w, r, name, filename, res.sig, res.err)
+		return
+	case <-timer.C:
+	}
+	setDownloadHeaders(w.Header(), "application/pgp-signature", filename)
+	w.WriteHeader(http.StatusOK)
+	if err := http.NewResponseController(w).Flush(); err != nil || r.Method == http.MethodHead {
+		stop()
+	}
+	res := <-done
+	switch {
+	case r.Method == http.MethodHead:
+	case res.err != nil:
+		if r.Context().Err() == nil && !errors.Is(res.err, context.Canceled) {
+			s.log.Warn("signature failed after its headers went out", "path", name, "err", res.err)
+		}
+		panic(http.ErrAbortHandler)
+	default:
+		_, _ = w.Write(res.sig)
+	}
 }
 
 // sendSignature answers with a signature or with why there is none.
@@ -134,16 +188,21 @@ func (s *Server) servePubkey(w http.ResponseWriter, r *http.Request) {
 
 // sendSmall sends a small generated body as a download.
 func (s *Server) sendSmall(w http.ResponseWriter, r *http.Request, ctype, filename string, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Disposition", contentDisposition(false, filename))
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	setDownloadHeaders(w.Header(), ctype, filename)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+// setDownloadHeaders sets the headers of a generated download but its
+// length.
+func setDownloadHeaders(h http.Header, ctype, filename string) {
+	h.Set("Content-Type", ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Disposition", contentDisposition(false, filename))
 }
 
 // requestClient is who counts as one client for the signing queue.

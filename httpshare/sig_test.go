@@ -51,7 +51,7 @@ func (d *digestSigner) SignFile(ctx context.Context, client netip.Addr, view sha
 			return err
 		}
 		defer f.Close()
-		_, err = io.Copy(w, f)
+		_, err = io.Copy(w, cancelableReader{ctx, f})
 		return err
 	})
 	return sig, e, err

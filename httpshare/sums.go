@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"example.com/share/sharefs"
 )
@@ -128,6 +130,7 @@ var errLeftOut = errors.New("cannot be opened")
 func (c *sumCache) writeSums(ctx context.Context, w io.Writer, view sharefs.View, dir string) error {
 	bw := bufio.NewWriter(w)
 	buf := make([]byte, copyBufSize)
+	sent := time.Now()
 	err := sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {
 		if e.IsDir {
 			return nil
@@ -142,6 +145,10 @@ func (c *sumCache) writeSums(ctx context.Context, w io.Writer, view sharefs.View
 		if _, err := bw.WriteString(sumLine(d[:], rel)); err != nil {
 			return fmt.Errorf("write sums: %w", err)
 		}
+		if time.Since(sent) >= sumsFlushEvery {
+			sent = time.Now()
+			return flushSums(bw, w)
+		}
 		return nil
 	})
 	if err != nil {
@@ -149,6 +156,22 @@ func (c *sumCache) writeSums(ctx context.Context, w io.Writer, view sharefs.View
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write sums: %w", err)
+	}
+	return nil
+}
+
+// sumsFlushEvery is how long lines of sums may wait in buffers: hashing
+// big files, the client still hears of progress.
+const sumsFlushEvery = time.Second
+
+// flushSums sends the lines buffered so far, through w's own buffer too
+// when it has one that flushes (the response's).
+func flushSums(bw *bufio.Writer, w io.Writer) error {
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write sums: %w", err)
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
 	}
 	return nil
 }

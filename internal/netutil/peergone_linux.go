@@ -1,9 +1,6 @@
 package netutil
 
-import (
-	"syscall"
-	"unsafe"
-)
+import "syscall"
 
 // CanSeePeerGone: Linux reports a peer's FIN even with unread bytes
 // before it (POLLRDHUP).
@@ -27,10 +24,8 @@ const (
 func PeerGone(raw syscall.RawConn) bool {
 	gone := false
 	_ = raw.Control(func(fd uintptr) {
-		p := pollFd{fd: int32(fd), events: pollRdHup}
-		var zero syscall.Timespec
-		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&zero)), 0, 0, 0)
-		gone = errno == 0 && n > 0 && p.revents&(pollRdHup|pollHup|pollErr) != 0
+		revents, errno := pollNow(fd, pollRdHup)
+		gone = errno == 0 && revents&(pollRdHup|pollHup|pollErr) != 0
 	})
 	return gone
 }

@@ -1,0 +1,145 @@
+package cardcrypt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"example.com/share/sharefs"
+)
+
+// openBound opens name of v, binds it to ctx with a started hook that
+// counts its calls, and seeks to off.
+func openBound(t *testing.T, v sharefs.View, name string, ctx context.Context, off int64, calls *int) sharefs.File {
+	t.Helper()
+	f, err := v.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	b, ok := f.(Binder)
+	if !ok {
+		t.Fatalf("%T does not bind", f)
+	}
+	b.Bind(ctx, func() { *calls++ })
+	if _, err := f.(io.Seeker).Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestCatchUpStopsWithContext: a read far into a big file never read
+// before (minutes of encryption) calls the started hook first and stops
+// soon after the bound context ends, giving back the file's turn and its
+// place; a file can still be read there afterwards.
+func TestCatchUpStopsWithContext(t *testing.T) {
+	dir := t.TempDir()
+	big, err := os.Create(filepath.Join(dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(64 << 30); err != nil { // sparse
+		t.Fatal(err)
+	}
+	big.Close()
+	inner, err := sharefs.New(dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	e, err := NewEncryptor([]*Key{testKey(t, false)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.UseSecret(bytes.Repeat([]byte{5}, secretSize))
+	v := e.View(inner)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls int
+	f := openBound(t, v, "big.gpg", ctx, 60<<30, &calls)
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Read(make([]byte, 4096))
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // well into the catch-up
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errGone) || !errors.Is(err, context.Canceled) {
+			t.Errorf("read after the context ended: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the catch-up went on 10 s after its context ended")
+	}
+	if calls != 1 {
+		t.Errorf("started hook called %d times, want once", calls)
+	}
+	if n := len(e.marks.longCatchUp); n != 0 {
+		t.Errorf("%d places for long catch-ups still taken", n)
+	}
+	id, _ := e.fileID("big", mustStat(t, inner, "big"))
+	if n := len(e.marks.file(id).catchUp); n != 0 {
+		t.Error("the file's turn was not given back")
+	}
+}
+
+// TestBoundReadsMatch: a bound stream whose context has ended fails its
+// long catch-up at once; bound again to a live context it reads the
+// same bytes as the whole message, and a short seek calls no hook.
+func TestBoundReadsMatch(t *testing.T) {
+	old := minMarkEvery
+	t.Cleanup(func() { minMarkEvery = old })
+	minMarkEvery = markAlignment
+	key := testKey(t, false)
+	secret := bytes.Repeat([]byte{6}, secretSize)
+	fx := newSeekFixture(t, []*Key{key}, false, 1<<20, secret)
+	cold := newSeekFixture(t, []*Key{key}, false, 0, secret) // an Encryptor without checkpoints
+	inner, err := sharefs.New(fx.dir, sharefs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	v := cold.e.View(inner)
+	name := "f" + cold.e.Suffix()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	var calls int
+	off := int64(len(fx.whole) - 1000)
+	f := openBound(t, v, name, ended, off, &calls)
+	if _, err := f.Read(make([]byte, 100)); !errors.Is(err, errGone) {
+		t.Fatalf("read of a stream whose context ended: %v", err)
+	}
+	f.(Binder).Bind(context.Background(), func() { calls++ })
+	if _, err := f.(io.Seeker).Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil || !bytes.Equal(got, fx.whole[off:]) {
+		t.Fatalf("read again after a stopped catch-up: %v, %d bytes differ from the whole message", err, len(got))
+	}
+	if calls != 2 {
+		t.Errorf("started hook called %d times for two long catch-ups", calls)
+	}
+	near := openBound(t, v, name, context.Background(), 10, &calls)
+	if got, err := io.ReadAll(io.LimitReader(near, 100)); err != nil || !bytes.Equal(got, fx.whole[10:110]) {
+		t.Fatalf("short seek: %v", err)
+	}
+	if calls != 2 {
+		t.Errorf("a short seek called the started hook")
+	}
+}
+
+func mustStat(t *testing.T, v sharefs.View, name string) sharefs.Entry {
+	t.Helper()
+	e, err := v.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package netutil
+
+import "syscall"
+
+// SendRoom cannot tell here: it returns 0 at once.
+func SendRoom(syscall.RawConn) (int, error) { return 0, nil }
