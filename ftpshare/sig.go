@@ -79,7 +79,7 @@ func (s *Server) sendSignature(st *session, name, arg string, sig []byte) {
 	}
 	r := bytes.NewReader(sig[offset:])
 	opening := fmt.Sprintf("Opening BINARY mode data connection for %s (%d bytes).", arg, len(sig))
-	s.transfer(st, "RETR", name, opening, offset, func(dc net.Conn) (int64, error) {
+	s.transfer(st, "RETR", name, opening, offset, func(_ context.Context, dc net.Conn) (int64, error) {
 		n, err := r.WriteTo(stallWriter{dc, s.stall, nil})
 		if err == nil && n != int64(len(sig))-offset {
 			err = errors.New("short write")

@@ -1,6 +1,7 @@
 package ftpshare
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	ftp "goftp.io/server/v2"
 
+	"example.com/share/cardcrypt"
 	"example.com/share/internal/accesslog"
 	"example.com/share/internal/netutil"
 	"example.com/share/internal/transfers"
@@ -58,17 +60,38 @@ func cmdRetr(s *Server, sess *ftp.Session, st *session, arg string) {
 		s.refuse(st, "RETR", name, 554, fmt.Sprintf("Cannot resume %s at %d: %v.", arg, offset, err))
 		return
 	}
-	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(dc net.Conn) (int64, error) {
+	s.transfer(st, "RETR", name, statusLine(arg, e), offset, func(ctx context.Context, dc net.Conn) (int64, error) {
 		left := int64(-1)
 		if e.Size >= 0 {
 			left = e.Size - offset
 		}
+		defer bindToClient(ctx, f, dc)()
 		tr := s.transfers.Start("ftp", st.conn.peer, name, left)
 		n, err := s.send(dc, f, tr)
 		tr.Done(err == nil)
 		return n, err
 	})
 }
+
+// bindToClient ties the long work of an encrypted file resumed far in
+// (a catch-up that encrypts up to the REST offset before its first byte
+// goes out) to the client: it stops on ABOR, when the control
+// connection goes (ctx), and when the client closes the data connection,
+// which nothing notices while nothing is written but a look every
+// quarter second. It returns what ends the looking.
+func bindToClient(ctx context.Context, f sharefs.File, dc net.Conn) (stop func()) {
+	b, ok := f.(cardcrypt.Binder)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := netutil.WatchPeer(ctx, netutil.Raw(dc), peerLook)
+	b.Bind(ctx, nil)
+	return cancel
+}
+
+// peerLook is how often bindToClient looks for a data connection the
+// client closed.
+const peerLook = 250 * time.Millisecond
 
 // errNoSeek refuses REST on files that are made while they are sent.
 var errNoSeek = errors.New("this file is produced while it is sent and cannot resume; download it whole")
@@ -138,12 +161,15 @@ func (r readerOnly) Read(p []byte) (int, error) { return r.r.Read(p) }
 
 // transfer opens the data connection, runs send while watching for ABOR,
 // and answers 226 or 426.
-func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(net.Conn) (int64, error)) {
+func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, send func(context.Context, net.Conn) (int64, error)) {
 	if !s.dataAllowed(st) {
 		return
 	}
-	// Watch from the start: an ABOR also ends the wait for the client.
-	stop := st.conn.watch(st.stopData)
+	// Watch from the start: an ABOR also ends the wait for the client,
+	// and it, or the client gone, ends send's context.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := st.conn.watch(func() { cancel(); st.stopData() })
 	start := time.Now()
 	tcp, err := st.open()
 	if err != nil {
@@ -164,7 +190,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 		return
 	}
 	uncork := netutil.Cork(dc) // pieces leave in full segments
-	n, err := send(dc)
+	n, err := send(ctx, dc)
 	uncork()
 	aborted := stop()
 	if cerr := dc.Close(); err == nil && !aborted {
@@ -193,7 +219,7 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 // that stops reading is dropped after the stall time.
 func (s *Server) sendListing(st *session, cmd, name string, entries []sharefs.Entry, render renderer) {
 	s.transfer(st, cmd, name, "Opening ASCII mode data connection for the listing.", 0,
-		func(dc net.Conn) (int64, error) {
+		func(_ context.Context, dc net.Conn) (int64, error) {
 			return writeEntries(stallWriter{dc, s.stall, nil}, entries, render)
 		})
 }

@@ -20,27 +20,7 @@ const clientCheckEvery = 250 * time.Millisecond
 // through its writes for a long time. A client that half-closes after
 // its request counts as gone, as it does for net/http itself.
 func watchClient(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(r.Context())
-	raw := rawConnOf(r)
-	if raw == nil || !netutil.CanSeePeerGone {
-		return ctx, cancel
-	}
-	go func() {
-		tick := time.NewTicker(clientCheckEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if netutil.PeerGone(raw) {
-					cancel()
-					return
-				}
-			}
-		}
-	}()
-	return ctx, cancel
+	return netutil.WatchPeer(r.Context(), rawConnOf(r), clientCheckEvery)
 }
 
 // rawConnOf is the socket underneath r's connection, or nil.
@@ -49,13 +29,5 @@ func rawConnOf(r *http.Request) syscall.RawConn {
 	if !ok {
 		return nil
 	}
-	sc, ok := hc.Conn.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return raw
+	return netutil.Raw(hc.Conn)
 }

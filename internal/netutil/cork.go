@@ -14,7 +14,7 @@ import (
 // underneath, it does nothing. Wrappers are looked through by their
 // NetConn method, as crypto/tls offers it.
 func Cork(c net.Conn) (uncork func()) {
-	raw := rawConnOf(c)
+	raw := Raw(c)
 	if raw == nil || !canCork {
 		return func() {}
 	}
@@ -24,8 +24,9 @@ func Cork(c net.Conn) (uncork func()) {
 	return func() { _ = raw.Control(func(fd uintptr) { setCork(fd, false) }) }
 }
 
-// rawConnOf finds the socket under c and its wrappers, or nil.
-func rawConnOf(c net.Conn) syscall.RawConn {
+// Raw finds the socket under c and its wrappers (looked through by their
+// NetConn method, as crypto/tls offers it), or nil.
+func Raw(c net.Conn) syscall.RawConn {
 	for range 8 { // wrappers are few; a loop of them is a bug, not a hang
 		if sc, ok := c.(syscall.Conn); ok {
 			raw, err := sc.SyscallConn()
