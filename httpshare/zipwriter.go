@@ -103,7 +103,7 @@ type zipIndex struct {
 func (x *zipIndex) add(r zipRecord, name string) *zipRecord {
 	last := len(x.names) - 1
 	if last < 0 || len(x.names[last])+len(name) > zipNameBlock {
-		x.names = append(x.names, nil)
+		x.names = append(x.names, newBlock[byte](last >= 0, zipNameBlock))
 		last++
 	}
 	r.name = uint32(last*zipNameBlock + len(x.names[last]))
@@ -111,13 +111,22 @@ func (x *zipIndex) add(r zipRecord, name string) *zipRecord {
 	x.names[last] = append(x.names[last], name...)
 
 	if n := len(x.records); n == 0 || len(x.records[n-1]) == zipRecordBlock {
-		x.records = append(x.records, nil)
+		x.records = append(x.records, newBlock[zipRecord](n > 0, zipRecordBlock))
 	}
 	n := len(x.records) - 1
 	x.records[n] = append(x.records[n], r)
 	x.count++
 	x.bytes += zipRecordSize + len(name)
 	return &x.records[n][len(x.records[n])-1]
+}
+
+// newBlock starts a block: the first grows as needed, so that a small zip
+// takes little; once one is full, the next is made whole at once.
+func newBlock[T any](full bool, size int) []T {
+	if full {
+		return make([]T, 0, size)
+	}
+	return nil
 }
 
 // nameOf is the name of record r.
