@@ -872,7 +872,7 @@ func TestZip64Large(t *testing.T) {
 	if free := freeBytes(t, out); free < 1<<30 {
 		testutil.Skip(t, fmt.Sprintf("needs 1 GiB free in %s, have %d MiB", out, free>>20))
 	}
-	root := t.TempDir()
+	root := tmpfsDir(t) // holes read fastest there
 	sparse := map[string]int64{"big.mp4": big, "zeros.bin": 64 << 20}
 	for name, size := range sparse {
 		mustWrite(t, filepath.Join(root, name), nil)
@@ -912,8 +912,13 @@ func TestZip64Large(t *testing.T) {
 	}
 	checkZip64(t, file, sparse, tail)
 	checkZip64Python(t, file, big, tail)
-	if out, err := runTool(t, "unzip", "-t", file); err != nil || !strings.Contains(out, "No errors detected") {
+	// unzip tests the entries after the big one only: reading 4 GiB of
+	// zeros again takes half a minute and checks nothing more.
+	if out, err := runTool(t, "unzip", "-t", file, "share/zeros.bin", "share/zz-tail.txt"); err != nil || !strings.Contains(out, "No errors detected") {
 		t.Fatalf("unzip -t: %v\n%s", err, out)
+	}
+	if out, err := runTool(t, "unzip", "-l", file); err != nil || !strings.Contains(out, fmt.Sprintf("%d  ", big)) {
+		t.Fatalf("unzip -l: %v, want share/big.mp4 of %d bytes\n%s", err, int64(big), out)
 	}
 }
 
