@@ -2,7 +2,6 @@ package httpshare
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bufio"
 	"compress/flate"
 	"compress/gzip"
@@ -10,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"strings"
 	"sync"
@@ -55,13 +53,12 @@ func archiveBase(root, dir string) string {
 // memory stays flat whatever the file sizes (data descriptors, no seeking),
 // ZIP64 records appear past 4 GiB or 65,535 entries, non-ASCII UTF-8 names
 // are flagged, modification times are kept, and entries follow the view's
-// order, folders included, under the folder's own name. On any error
-// (including ctx ending) it stops without writing the central directory, so
-// a cut download can never pass for a complete archive.
+// order, folders included, under the folder's own name. Its memory grows
+// by about 80 bytes an entry, up to zipIndexLimit. On any error (including
+// ctx ending, or that limit) it stops without writing the central
+// directory, so a cut download can never pass for a complete archive.
 func writeZip(ctx context.Context, w io.Writer, view sharefs.View, root, dir string) error {
-	bw := bufio.NewWriterSize(w, outBufSize)
-	zw := zip.NewWriter(bw) // takes bw as its own buffer and flushes it on Close
-	zw.RegisterCompressor(zip.Deflate, newPooledDeflate)
+	zw := newZipWriter(w, zipIndexLimit)
 	buf := make([]byte, copyBufSize)
 	prefix := archiveBase(root, dir)
 	err := sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {
@@ -70,46 +67,38 @@ func writeZip(ctx context.Context, w io.Writer, view sharefs.View, root, dir str
 	if err != nil {
 		return err
 	}
-	if err := zw.Close(); err != nil {
+	if err := zw.close(); err != nil {
 		return fmt.Errorf("finish zip of %q: %w", dir, err)
 	}
 	return nil
 }
 
 // addZipEntry writes one folder or file of the view as the zip entry name.
-func addZipEntry(ctx context.Context, zw *zip.Writer, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
+func addZipEntry(ctx context.Context, zw *zipWriter, view sharefs.View, src, name string, e sharefs.Entry, buf []byte) error {
 	f, err := openEntry(view, src, e)
 	if err != nil || f == nil {
 		return err
 	}
 	defer f.Close()
-	hdr := &zip.FileHeader{Name: name, Modified: e.ModTime, Method: zipMethod(e)}
-	hdr.SetMode(0o644)
 	if e.IsDir {
-		hdr.Name += "/"
-		hdr.SetMode(0o755 | fs.ModeDir)
-	}
-	ew, err := zw.CreateHeader(hdr)
-	if err != nil {
-		return fmt.Errorf("zip entry %q: %w", name, err)
-	}
-	if e.IsDir {
-		return nil
+		return zw.addFolder(name+"/", e.ModTime)
 	}
 	// The data descriptor records what was read, so a size change since
 	// the listing is harmless here.
-	_, err = copyFile(ctx, ew, f, src, -1, buf)
-	return err
+	return zw.addFile(name, e.ModTime, zipMethod(e), func(w io.Writer) error {
+		_, err := copyFile(ctx, w, f, src, -1, buf)
+		return err
+	})
 }
 
 // zipMethod stores folders, empty files and files whose format is already
 // compressed (deflating them again costs time and saves nothing), and
 // deflates the rest.
-func zipMethod(e sharefs.Entry) uint16 {
+func zipMethod(e sharefs.Entry) uint8 {
 	if e.IsDir || e.Size == 0 || compressedExt[strings.ToLower(path.Ext(e.Name))] {
-		return zip.Store
+		return zipStore
 	}
-	return zip.Deflate
+	return zipDeflate
 }
 
 // compressedExt lists extensions of formats that are compressed already.
