@@ -59,6 +59,7 @@ func archiveBase(root, dir string) string {
 // directory, so a cut download can never pass for a complete archive.
 func writeZip(ctx context.Context, w io.Writer, view sharefs.View, root, dir string) error {
 	zw := newZipWriter(w, zipIndexLimit)
+	defer zw.release()
 	buf := make([]byte, copyBufSize)
 	prefix := archiveBase(root, dir)
 	err := sharefs.Walk(ctx, view, dir, func(rel string, e sharefs.Entry) error {

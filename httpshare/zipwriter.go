@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -24,6 +25,38 @@ import (
 // directory, so the client's download fails rather than passing for
 // complete. A variable so that tests can lower it.
 var zipIndexLimit = 16 << 20
+
+// zipIndexes bounds the index bytes of all the zips being made at once:
+// every folder-job slot a zip at its own limit would be 4 × 16 MiB; they
+// share half that, taken a MiB at a time as they grow.
+var zipIndexes = &bytePool{left: 32 << 20}
+
+// zipIndexStep is how much of zipIndexes a zip takes at a time.
+const zipIndexStep = 1 << 20
+
+// bytePool hands out a bounded number of bytes.
+type bytePool struct {
+	mu   sync.Mutex
+	left int
+}
+
+// take takes n bytes, if the pool has them.
+func (p *bytePool) take(n int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.left < n {
+		return false
+	}
+	p.left -= n
+	return true
+}
+
+// give gives n bytes back.
+func (p *bytePool) give(n int) {
+	p.mu.Lock()
+	p.left += n
+	p.mu.Unlock()
+}
 
 // errZipFull reports a tree with more entries than one zip may index.
 var errZipFull = errors.New("too many entries for one zip (?tar.gz has no such limit)")
@@ -141,6 +174,7 @@ type zipWriter struct {
 	n     uint64 // bytes written: the next header's offset
 	index zipIndex
 	limit int // bytes the index may hold
+	held  int // bytes of zipIndexes taken for the index
 	hdr   []byte
 	entry zipEntryWriter
 }
@@ -150,6 +184,13 @@ func newZipWriter(w io.Writer, limit int) *zipWriter {
 }
 
 // Write writes p to the archive, counting its bytes.
+// release gives the index's share of zipIndexes back; the writer is not
+// used after it.
+func (z *zipWriter) release() {
+	zipIndexes.give(z.held)
+	z.held = 0
+}
+
 func (z *zipWriter) Write(p []byte) (int, error) {
 	n, err := z.out.Write(p)
 	z.n += uint64(n)
@@ -198,8 +239,16 @@ func (z *zipWriter) begin(name string, mod time.Time, method, bits uint8) (*zipR
 	if len(name) > zipMax16 {
 		return nil, fmt.Errorf("zip entry %q: name too long", name[:64])
 	}
-	if z.index.bytes+zipRecordSize+len(name) > z.limit {
+	need := z.index.bytes + zipRecordSize + len(name)
+	if need > z.limit {
 		return nil, fmt.Errorf("zip stopped after %d entries, its index full at %d MiB: %w", z.index.count, z.limit>>20, errZipFull)
+	}
+	for need > z.held {
+		step := min(zipIndexStep, z.limit-z.held)
+		if !zipIndexes.take(step) {
+			return nil, fmt.Errorf("zip stopped after %d entries: the zips being made now hold all their index space: %w", z.index.count, errZipFull)
+		}
+		z.held += step
 	}
 	r := zipRecord{offset: z.n, method: method, bits: bits, dosTime: msDosTime(mod)}
 	if zipNeedsUTF8(name) {

@@ -261,6 +261,37 @@ func TestZipIndexLimit(t *testing.T) {
 	}
 }
 
+// TestZipIndexesShared: the zips being made at once share one bound on
+// their indexes: with the shared space taken, a zip stops with why in the
+// log; a finished zip gives its share back.
+func TestZipIndexesShared(t *testing.T) {
+	root, _ := flatTree(t, 40)
+	old := zipIndexes
+	zipIndexes = &bytePool{left: zipIndexStep}
+	t.Cleanup(func() { zipIndexes = old })
+	ts := startServer(t, openView(t, root, sharefs.Options{}), nil)
+	if _, err := fetchFile(t, ts.URL+"/?zip"); err != nil {
+		t.Fatalf("a zip within the shared space: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !zipIndexes.take(zipIndexStep) { // as if other zips held it all
+		if time.Now().After(deadline) {
+			t.Fatal("the finished zip did not give its index space back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := fetchFile(t, ts.URL+"/?zip"); err == nil {
+		t.Fatal("a zip with no index space left ended cleanly")
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(ts.logs.String(), "hold all their index space") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log does not say why the zip stopped:\n%s", ts.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func TestMSDOSTime(t *testing.T) {
 	utc := time.UTC
 	tests := []struct {
