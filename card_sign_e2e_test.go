@@ -97,7 +97,7 @@ func TestSignedDownloads(t *testing.T) {
 				t.Error(err)
 			}
 
-			sums := download(t, r.url+"?sha256")
+			sums := downloadStreamed(t, r.url+"?sha256")
 			if tc.encrypt {
 				plain, err := owner.Decrypt(sums)
 				if err != nil {
