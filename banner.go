@@ -74,7 +74,7 @@ func bannerMode(c *cli.Context) string {
 
 func passiveText(r string) string {
 	if r == "" {
-		return "chosen by the kernel (set --passive-ports to open a firewall)"
+		return "any free one of 49152-65535 (set --passive-ports to open a firewall)"
 	}
 	return r
 }

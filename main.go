@@ -130,7 +130,7 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-ftp", Category: catServing, Usage: "do not serve FTP", EnvVars: envOf("no-ftp")},
 		&cli.BoolFlag{Name: "hidden", Category: catServing, Usage: "also serve dot-files and dot-folders", EnvVars: envOf("hidden")},
 		&cli.StringFlag{Name: "public-host", Category: catServing, Usage: "`HOST` name or address people reach this machine by (a DNS name, the address behind NAT): HTTP answers requests for it and FTP announces it in passive replies", EnvVars: envOf("public-host")},
-		&cli.StringFlag{Name: "passive-ports", Category: catFTP, Usage: "FTP passive data port range `LOW-HIGH` (default: chosen by the kernel)", EnvVars: envOf("passive-ports")},
+		&cli.StringFlag{Name: "passive-ports", Category: catFTP, Usage: "FTP passive data port range `LOW-HIGH` (default: any free one of 49152-65535)", EnvVars: envOf("passive-ports")},
 		&cli.DurationFlag{Name: "ftp-idle", Category: catFTP, Value: ftpshare.DefaultIdle, DefaultText: "5m", Usage: "drop FTP clients idle this `DURATION` (30s, 5m, 1h)", EnvVars: envOf("ftp-idle")},
 		&cli.BoolFlag{Name: "encrypt", Category: catEncryption, Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
 		&cli.StringSliceFlag{Name: "recipient", Category: catEncryption, Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},

@@ -99,7 +99,7 @@ func passiveQuota(low, high int) int {
 	return max((high-low+1)/2, 1)
 }
 
-// kernelPassiveQuota is the quota when the kernel picks passive ports.
+// kernelPassiveQuota is the quota when no range is set.
 const kernelPassiveQuota = 4
 
 // reservePassive takes a place of key's passive quota, or reports false.
@@ -122,12 +122,25 @@ func (s *Server) releasePassive(key netip.Addr) {
 	}
 }
 
-// bindPassive listens on ip at a free port of low..high, or at a port the
-// kernel picks when low is 0. It starts at a random port of the range so
+// The passive ports when no range is set: the dynamic range. share binds
+// a port of it itself rather than have the kernel pick one, because
+// every transfer leaves its port in TIME_WAIT (the server closes the data
+// connection first: that is how FTP ends a file), and the kernel's pick
+// avoids such ports: after about 28,000 transfers within a minute (a
+// mirror of many small files) it had none left and refused passive
+// ports, and it spent longer and longer searching before that. A port
+// bound by number is reused at once (Go sets SO_REUSEADDR).
+const (
+	dynamicPortsLow  = 49152
+	dynamicPortsHigh = 65535
+)
+
+// bindPassive listens on ip at a free port of low..high (the dynamic
+// ports when low is 0). It starts at a random port of the range so
 // sessions spread out.
 func bindPassive(ip netip.Addr, low, high int) (*net.TCPListener, error) {
 	if low == 0 {
-		return net.ListenTCP("tcp", net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		low, high = dynamicPortsLow, dynamicPortsHigh
 	}
 	n := high - low + 1
 	start := rand.IntN(n)

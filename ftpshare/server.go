@@ -41,8 +41,8 @@ const (
 
 // Options configures a Server.
 type Options struct {
-	// PassiveLow and PassiveHigh bound the passive data ports; 0, 0 lets
-	// the kernel choose.
+	// PassiveLow and PassiveHigh bound the passive data ports; 0, 0 takes
+	// any free port of the dynamic range, 49152-65535.
 	PassiveLow, PassiveHigh int
 	// PublicHost is the address announced in PASV replies; "" announces
 	// the control connection's local address.
