@@ -158,8 +158,12 @@ func (c *listCache) put(rel string, entries []Entry, tok *Token, v Version) []En
 		c.removeLocked(old)
 	}
 	l := &listed{name: rel, entries: entries, tok: tok, version: v, at: time.Now(), size: listingSize(entries)}
-	if l.size > listCacheMaxBytes/2 {
-		return entries // one huge folder must not push out all the others
+	// A huge folder may push out all the others: reading those again is
+	// cheap, while a folder of 120,000 files not kept cost a second of CPU
+	// on every request for it, and one client asking in a loop kept a core
+	// busy.
+	if l.size > listCacheMaxBytes {
+		return entries
 	}
 	c.m[rel] = c.lru.PushFront(l)
 	c.bytes += l.size
