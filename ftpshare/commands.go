@@ -248,7 +248,7 @@ func cmdType(_ *Server, _ *ftp.Session, st *session, arg string) {
 func cmdRest(_ *Server, _ *ftp.Session, st *session, arg string) {
 	n, err := parseRest(arg)
 	if err != nil {
-		st.conn.reply(501, "REST needs a byte offset of 0 or more.")
+		st.conn.reply(501, "REST needs a byte offset: a whole number from 0 to 9223372036854775807.")
 		return
 	}
 	st.rest = n
