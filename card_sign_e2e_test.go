@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"example.com/share/internal/cardtest"
+	"example.com/share/internal/testutil"
 )
 
 // signingCard starts the card stack with keys GnuPG made on the card and
@@ -248,12 +249,7 @@ func TestSignQueueLimit(t *testing.T) {
 	dir := t.TempDir()
 	const n = 10
 	for i := range n {
-		f, err := os.Create(filepath.Join(dir, "big"+strconv.Itoa(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Truncate(256 << 20) // sparse: long to hash, nothing on disk
-		f.Close()
+		testutil.SparseFile(t, filepath.Join(dir, "big"+strconv.Itoa(i)), 256<<20) // long to hash
 	}
 	r := startShare(t, nil, append(append([]string{"--sign", "--pin-file", pin, "--no-ftp"}, "--http", "127.0.0.1:0"), dir)...)
 	codes := make([]int, n)

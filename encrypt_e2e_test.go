@@ -72,12 +72,7 @@ func TestLargeEncryptedDownloadMemory(t *testing.T) {
 	g := cardtest.NewGnuPG(t, true)
 	key := g.GenerateSoftware("big@example.org", "ed25519", "cv25519")
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "big.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Truncate(1 << 30) // sparse: the test does not write a gigabyte
-	f.Close()
+	testutil.SparseFile(t, filepath.Join(dir, "big.bin"), 1<<30)
 	r := startShare(t, nil, append(append([]string{"--recipient", key, "--no-ftp"}, "--http", "127.0.0.1:0"), dir)...)
 	checkLoopback(t, r.url)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

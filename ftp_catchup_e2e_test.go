@@ -24,14 +24,7 @@ func TestFTPFarResumeStopsWhenClientLeaves(t *testing.T) {
 	g := cardtest.NewGnuPG(t, false)
 	key := g.GenerateSoftware("catchup@example.org", "ed25519", "cv25519")
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "huge.img"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(64 << 30); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	testutil.SparseFile(t, filepath.Join(dir, "huge.img"), 64<<30)
 	r := startShare(t, configEnv(t.TempDir()), append(append([]string{"--recipient", key}, loopbackArgs...), dir)...)
 	pid := r.cmd.Process.Pid
 

@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"example.com/share/internal/testutil"
 	"example.com/share/sharefs"
 )
 
@@ -39,14 +39,7 @@ func openBound(t *testing.T, v sharefs.View, name string, ctx context.Context, o
 // place; a file can still be read there afterwards.
 func TestCatchUpStopsWithContext(t *testing.T) {
 	dir := t.TempDir()
-	big, err := os.Create(filepath.Join(dir, "big"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := big.Truncate(64 << 30); err != nil { // sparse
-		t.Fatal(err)
-	}
-	big.Close()
+	testutil.SparseFile(t, filepath.Join(dir, "big"), 64<<30)
 	inner, err := sharefs.New(dir, sharefs.Options{})
 	if err != nil {
 		t.Fatal(err)

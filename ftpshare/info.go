@@ -12,6 +12,7 @@ import (
 
 	ftp "goftp.io/server/v2"
 
+	"example.com/share/internal/netutil"
 	"example.com/share/sharefs"
 )
 
@@ -128,7 +129,7 @@ var errBusy = errors.New("server busy")
 // nothing done.
 func (s *Server) startListing(c *ctrlConn) error {
 	key := clientKey(c.peer)
-	w := listingWaiter{c: c, limit: time.NewTimer(s.listWait), tick: time.NewTicker(listingPoll)}
+	w := listingWaiter{c: c, limit: time.NewTimer(s.listWait), tick: time.NewTicker(netutil.PeerLookEvery)}
 	defer w.limit.Stop()
 	defer w.tick.Stop()
 	if err := w.take(s.addrTurn(key)); err != nil {
@@ -169,10 +170,6 @@ func (w listingWaiter) take(ch chan struct{}) error {
 		}
 	}
 }
-
-// listingPoll is how often a waiting listing checks that its client is
-// still there.
-const listingPoll = 250 * time.Millisecond
 
 // endListing ends the turn startListing gave.
 func (s *Server) endListing(c *ctrlConn) {

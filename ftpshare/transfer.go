@@ -84,14 +84,10 @@ func bindToClient(ctx context.Context, f sharefs.File, dc net.Conn) (stop func()
 	if !ok {
 		return func() {}
 	}
-	ctx, cancel := netutil.WatchPeer(ctx, netutil.Raw(dc), peerLook)
+	ctx, cancel := netutil.WatchPeer(ctx, netutil.Raw(dc))
 	b.Bind(ctx, nil)
 	return cancel
 }
-
-// peerLook is how often bindToClient looks for a data connection the
-// client closed.
-const peerLook = 250 * time.Millisecond
 
 // errNoSeek refuses REST on files that are made while they are sent.
 var errNoSeek = errors.New("this file is produced while it is sent and cannot resume; download it whole")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,14 +23,7 @@ import (
 func hugeFolder(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "huge.img"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(64 << 30); err != nil {
-		t.Fatal(err)
-	}
+	testutil.SparseFile(t, filepath.Join(dir, "huge.img"), 64<<30)
 	return dir
 }
 

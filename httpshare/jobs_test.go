@@ -160,14 +160,7 @@ func TestSumsStopWhenClientLeaves(t *testing.T) {
 		t.Skip("this OS cannot see a client gone behind a pipelined byte")
 	}
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "huge.img"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(64 << 30); err != nil { // sparse: minutes of hashing
-		t.Fatal(err)
-	}
-	f.Close()
+	testutil.SparseFile(t, filepath.Join(dir, "huge.img"), 64<<30) // minutes of hashing
 	ts := startServer(t, shareView(t, dir, false), nil)
 	c := dialFrom(t, "127.0.7.1", ts.Addr)
 	fmt.Fprintf(c, "GET /?sha256 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

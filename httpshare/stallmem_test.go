@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,14 +23,7 @@ func TestStalledDownloadsPinLittle(t *testing.T) {
 	}
 	const conns = 128 // 64 per client address
 	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "big.img"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(1 << 30); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	testutil.SparseFile(t, filepath.Join(dir, "big.img"), 1<<30)
 	ts := startServer(t, shareView(t, dir, false), nil)
 	stalled := headerRequest("/big.img", maxHeaderFields-1, maxHeaderBytes) // with its pad: at both limits
 	// Once first, so that what is made once (the MIME table) is not counted.

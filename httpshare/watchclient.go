@@ -4,14 +4,9 @@ import (
 	"context"
 	"net/http"
 	"syscall"
-	"time"
 
 	"example.com/share/internal/netutil"
 )
-
-// clientCheckEvery is how often a running folder job looks whether its
-// client is still there.
-const clientCheckEvery = 250 * time.Millisecond
 
 // watchClient returns a context that ends with r's, or once the client
 // of r's connection has closed or reset it. net/http notices a client
@@ -20,7 +15,7 @@ const clientCheckEvery = 250 * time.Millisecond
 // through its writes for a long time. A client that half-closes after
 // its request counts as gone, as it does for net/http itself.
 func watchClient(r *http.Request) (context.Context, context.CancelFunc) {
-	return netutil.WatchPeer(r.Context(), rawConnOf(r), clientCheckEvery)
+	return netutil.WatchPeer(r.Context(), rawConnOf(r))
 }
 
 // rawConnOf is the socket underneath r's connection, or nil.

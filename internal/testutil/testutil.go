@@ -30,3 +30,18 @@ func NeedTool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// SparseFile makes the file path of size bytes that takes no room on disk
+// (zeros the file system does not store): minutes of hashing or
+// encrypting for a test that writes nothing.
+func SparseFile(t testing.TB, path string, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+}
