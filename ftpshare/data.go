@@ -89,18 +89,19 @@ func (s *session) listenPassive(low, high int, wait time.Duration) (int, error) 
 
 // passiveQuota is how many waiting passive listeners one client address
 // may hold at once, over all its sessions: half the range, so that one
-// address cannot take every port, or a few when the kernel picks ports.
+// address cannot take every port, or a few with the default range.
 // A listener waits only from PASV/EPSV until the client connects, so
 // honest clients, even with several sessions, rarely hold more than one.
 func passiveQuota(low, high int) int {
 	if low == 0 {
-		return kernelPassiveQuota
+		return defaultPassiveQuota
 	}
 	return max((high-low+1)/2, 1)
 }
 
-// kernelPassiveQuota is the quota when no range is set.
-const kernelPassiveQuota = 4
+// defaultPassiveQuota is the quota when no range is set (the dynamic
+// ports, shared with every other program).
+const defaultPassiveQuota = 4
 
 // reservePassive takes a place of key's passive quota, or reports false.
 func (s *Server) reservePassive(key netip.Addr) bool {

@@ -684,7 +684,7 @@ func TestPassiveQuotaKernelPorts(t *testing.T) {
 	}
 	srv.pasvWait = 1500 * time.Millisecond
 	addr := testutil.Serve(t, srv, "127.0.0.1")
-	for i := range kernelPassiveQuota {
+	for i := range defaultPassiveQuota {
 		c := dial(t, addr)
 		c.login()
 		if i%2 == 0 {
