@@ -48,6 +48,12 @@ func (b bodyState) writer(w io.Writer) *bodyWriter {
 // cost is about what a checkpoint takes in memory.
 func (cp *checkpoint) cost() int { return 256 + len(cp.mdc) + len(cp.armorIn) }
 
+// fileCost is about what a file's entry takes in memory besides its
+// checkpoints. It counts against marksMemory too: every file opened gets
+// an entry, most never a checkpoint, and a walk of a big tree must not
+// keep one per file.
+const fileCost = 256
+
 // snapshot records the message's state after plain bytes of the file and
 // out bytes of message. mdc, when not nil, is the hash's state to record
 // (where another goroutine hashes ahead of the encryption).
@@ -115,8 +121,8 @@ func markEvery(size int64) int64 {
 }
 
 // checkpoints keeps the checkpoints of the files most recently read,
-// within marksMemory: a file not read for longest loses all of its
-// checkpoints first.
+// within marksMemory (their entries counted): a file not read for
+// longest loses its entry and all of its checkpoints first.
 type checkpoints struct {
 	mu    sync.Mutex
 	files map[fileID]*list.Element // of *fileMarks
@@ -149,9 +155,26 @@ func (s *checkpoints) file(id fileID) *fileMarks {
 		return e.Value.(*fileMarks)
 	}
 	f := &fileMarks{id: id, catchUp: make(chan struct{}, 1)}
-	f.elem = s.lru.PushFront(f)
-	s.files[id] = f.elem
+	s.keep(f)
 	return f
+}
+
+// keep puts f in the store, most recently used, then drops the least
+// recently used files while over the memory cap.
+func (s *checkpoints) keep(f *fileMarks) {
+	f.elem = s.lru.PushFront(f)
+	s.files[f.id] = f.elem
+	f.bytes += fileCost
+	s.bytes += fileCost
+	s.trim()
+}
+
+// trim drops the least recently used files, never the most recent one,
+// while over the memory cap.
+func (s *checkpoints) trim() {
+	for s.bytes > marksMemory && s.lru.Len() > 1 {
+		s.drop(s.lru.Back().Value.(*fileMarks))
+	}
 }
 
 // nearest returns the last checkpoint of f that ends at or before out
@@ -175,18 +198,18 @@ func (s *checkpoints) add(f *fileMarks, cp checkpoint) {
 	if i < len(f.marks) && f.marks[i].plain == cp.plain {
 		return
 	}
-	if f.elem == nil { // dropped while it was being read: back in
-		f.elem = s.lru.PushFront(f)
-		s.files[f.id] = f.elem
+	if f.elem == nil { // dropped while it was being read
+		if _, reopened := s.files[f.id]; reopened {
+			return // the newer entry of this file keeps its checkpoints
+		}
+		s.keep(f)
 	}
 	f.marks = append(f.marks, checkpoint{})
 	copy(f.marks[i+1:], f.marks[i:])
 	f.marks[i] = cp
 	f.bytes += cp.cost()
 	s.bytes += cp.cost()
-	for s.bytes > marksMemory && s.lru.Len() > 1 {
-		s.drop(s.lru.Back().Value.(*fileMarks))
-	}
+	s.trim()
 }
 
 // has reports whether f has a checkpoint at plain bytes of file.
