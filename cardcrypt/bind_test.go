@@ -136,3 +136,32 @@ func mustStat(t *testing.T, v sharefs.View, name string) sharefs.Entry {
 	}
 	return e
 }
+
+// TestShortCatchUpInBigFileAnnounces: in a file of over maxMarks
+// intervals of minMarkEvery (here 80 MiB, checkpoints every 128 KiB with
+// the minimum at 64 KiB), a seek between two checkpoints is no long
+// catch-up, yet more than minMarkEvery of work: the started hook runs
+// first, and the bytes are the whole message's.
+func TestShortCatchUpInBigFileAnnounces(t *testing.T) {
+	old := minMarkEvery
+	t.Cleanup(func() { minMarkEvery = old })
+	minMarkEvery = markAlignment
+	fx := newSeekFixture(t, []*Key{testKey(t, false)}, false, 80<<20, bytes.Repeat([]byte{8}, secretSize))
+	every := markEvery(80 << 20)
+	if every <= minMarkEvery {
+		t.Fatalf("checkpoints every %d bytes: the file is too small for the test", every)
+	}
+	off := 5*every + every*7/8 // well past a checkpoint, short of the next
+	var calls int
+	f := openBound(t, fx.v, "f"+fx.e.Suffix(), context.Background(), off, &calls)
+	got, err := io.ReadAll(io.LimitReader(f, 100))
+	if err != nil || !bytes.Equal(got, fx.whole[off:off+100]) {
+		t.Fatalf("read between checkpoints: %v, bytes differ from the whole message", err)
+	}
+	if calls != 1 {
+		t.Errorf("started hook called %d times before a catch-up of %d bytes", calls, every*7/8)
+	}
+	if n := len(fx.e.marks.longCatchUp); n != 0 {
+		t.Errorf("%d places for long catch-ups taken", n)
+	}
+}

@@ -95,6 +95,9 @@ func (s *stream) settle() {
 	}
 	s.out.buf.Reset() // what it holds is from before the seek: never for a failed one
 	cp, ok := s.e().marks.nearest(r.marks, r.target)
+	if r.target-cp.out > minMarkEvery {
+		s.announce() // the catch-up is more than a moment's work
+	}
 	if r.target-cp.out > r.every {
 		// Encrypting far past what any checkpoint covers: one such catch-up
 		// per file, and few at once; a catch-up waiting here finds the
@@ -125,15 +128,20 @@ func (s *stream) settle() {
 	}
 }
 
-// beginCatchUp waits for this file's turn at a long catch-up, then for
-// one of the few places for them, giving up once the stream's context
-// ends; release gives both back. The stream's started hook runs first:
-// its server can send what it has before the wait and the work.
-func (s *stream) beginCatchUp() (release func(), err error) {
+// announce calls the stream's started hook, once: its server can send
+// what it has before a wait and a catch-up (up to an interval between
+// checkpoints, which is more than minMarkEvery in files over 4 GiB).
+func (s *stream) announce() {
 	if s.started != nil {
 		s.started()
 		s.started = nil
 	}
+}
+
+// beginCatchUp waits for this file's turn at a long catch-up, then for
+// one of the few places for them, giving up once the stream's context
+// ends; release gives both back.
+func (s *stream) beginCatchUp() (release func(), err error) {
 	var done <-chan struct{}
 	if s.ctx != nil {
 		done = s.ctx.Done()
@@ -156,8 +164,8 @@ func (s *stream) beginCatchUp() (release func(), err error) {
 // Bind ties the file's long work to ctx: a catch-up (a seek past every
 // checkpoint encrypts the file up to there before its first byte) stops
 // once ctx ends, and the read fails. started, if not nil, is called once,
-// in the reading goroutine, before such a catch-up begins, so a server
-// can send its headers first.
+// in the reading goroutine, before any catch-up of more than
+// minMarkEvery begins, so a server can send its headers first.
 func (s *seekStream) Bind(ctx context.Context, started func()) {
 	s.ctx, s.started = ctx, started
 }

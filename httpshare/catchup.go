@@ -11,25 +11,44 @@ import (
 
 // bindToClient ties the long work of an encrypted file asked for by
 // range (a catch-up that encrypts the file up to a far offset before its
-// first byte) to r's client: it stops once the client has gone. For one
-// range the status line and headers go out before that work. stop ends
-// the watch.
-func bindToClient(w http.ResponseWriter, r *http.Request, f sharefs.File) (stop context.CancelFunc) {
+// first byte) to r's client: it stops once the client has gone. The
+// status line and headers go out before that work, and with several
+// ranges each part as soon as it is made: the writer to use is returned.
+// stop ends the watch.
+func bindToClient(w http.ResponseWriter, r *http.Request, f sharefs.File) (http.ResponseWriter, context.CancelFunc) {
 	b, ok := f.(cardcrypt.Binder)
 	if !ok || r.Header.Get("Range") == "" {
-		return func() {}
+		return w, func() {}
 	}
 	ctx, stop := watchClient(r)
-	started := func() {}
 	// http.ServeContent reads one range in the handler's goroutine, after
 	// the headers are set; several in another goroutine, which may start
 	// before that, and w is not that goroutine's to touch.
-	if !strings.Contains(r.Header.Get("Range"), ",") {
-		started = func() { sendHeadersEarly(w) }
+	if strings.Contains(r.Header.Get("Range"), ",") {
+		b.Bind(ctx, nil)
+		return partsAsMade{w}, stop
 	}
-	b.Bind(ctx, started)
-	return stop
+	b.Bind(ctx, func() { sendHeadersEarly(w) })
+	return w, stop
 }
+
+// partsAsMade sends what is written at once. http.ServeContent writes
+// the parts of several ranges from its own goroutine, through a pipe,
+// and net/http would hold the headers and first parts until 512 bytes of
+// body came: behind a far part's catch-up, minutes of work with nothing
+// sent. Writes are copies through a buffer here (no ReadFrom).
+type partsAsMade struct{ http.ResponseWriter }
+
+func (p partsAsMade) Write(b []byte) (int, error) {
+	n, err := p.ResponseWriter.Write(b)
+	if err == nil {
+		err = http.NewResponseController(p.ResponseWriter).Flush()
+	}
+	return n, err
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (p partsAsMade) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 
 // sendHeadersEarly sends the response's status line and headers now, if
 // the handler has set them.

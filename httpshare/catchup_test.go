@@ -88,11 +88,13 @@ func loggedFrom(logs, client, target string) bool {
 
 // TestFarRangeStopsWhenClientLeaves: an encrypted file's first range
 // far into it (a catch-up that encrypts 60 GB before the first byte)
-// gets its status line and headers at once, and the catch-up stops when
-// the client leaves, also behind a pipelined byte.
+// gets its status line and headers at once, one range or several, and
+// the catch-up stops when the client leaves, also behind a pipelined
+// byte.
 func TestFarRangeStopsWhenClientLeaves(t *testing.T) {
 	ts := startServer(t, encryptingView(t, shareView(t, hugeFolder(t), false)), nil)
 	askAndLeave(t, ts, "127.0.9.1", "/huge.img.gpg", "Range: bytes=60000000000-\r\n", http.StatusPartialContent, false)
+	askAndLeave(t, ts, "127.0.9.3", "/huge.img.gpg", "Range: bytes=0-9,40000000000-40000000009,60000000000-60000000009\r\n", http.StatusPartialContent, false)
 	if !netutil.CanSeePeerGone {
 		return
 	}

@@ -279,7 +279,7 @@ func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name str
 		return
 	}
 	defer f.Close()
-	stop := bindToClient(w, r, f)
+	w, stop := bindToClient(w, r, f)
 	defer stop()
 	s.serveFile(w, r, name, f)
 }
