@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
@@ -144,8 +146,12 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 	})
 	t.Run("aria2c -x 4 -s 4", func(t *testing.T) {
 		dir := t.TempDir()
+		before := len(fx.r.stderr.String())
 		runTool(t, dir, nil, "aria2c", "-q", "-x", "4", "-s", "4", "-k", "1M", "--allow-overwrite=true", "-d", dir, "-o", "out", fx.url())
 		fx.expectWhole(t, "aria2c", filepath.Join(dir, "out"))
+		if n := countEvents(fx.r.stderr.String()[before:], "status=206", "aria2"); n < 2 {
+			t.Errorf("aria2c asked %d ranges: it did not split the download", n)
+		}
 	})
 	t.Run("lftp get -c", func(t *testing.T) {
 		dir := t.TempDir()
@@ -157,8 +163,12 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 	t.Run("lftp pget -n 4", func(t *testing.T) {
 		dir := t.TempDir()
 		out := filepath.Join(dir, "out")
+		before := len(fx.r.stderr.String())
 		runTool(t, dir, nil, "lftp", "-c", "set net:max-retries 1; set pget:min-chunk-size 1M; open "+fx.ftpURL()+"; pget -n 4 "+resumeName+".gpg -o "+out)
 		fx.expectWhole(t, "lftp pget", out)
+		if n := countEvents(fx.r.stderr.String()[before:], "method=RETR", resumeName); n < 2 {
+			t.Errorf("lftp pget sent %d RETR: it did not split the download", n)
+		}
 	})
 	t.Run("ftplib rest", func(t *testing.T) {
 		dir := t.TempDir()
@@ -204,6 +214,27 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 			t.Errorf("range past the end: %d", resp.StatusCode)
 		}
 	})
+	t.Run("If-Range with a date or a weak tag sends it whole", func(t *testing.T) {
+		resp, err := http.Head(fx.url())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, v := range []string{resp.Header.Get("Last-Modified"), "W/" + fx.etag} {
+			resp, body := httpGet(t, fx.url(), map[string]string{"Range": "bytes=100-199", "If-Range": v})
+			if resp.StatusCode != http.StatusOK || !bytes.Equal(body, fx.whole) {
+				t.Errorf("If-Range %q: %d, %d bytes; want the whole message", v, resp.StatusCode, len(body))
+			}
+		}
+	})
+	t.Run("archives and SHA256SUMS whole only", func(t *testing.T) {
+		for _, q := range []string{"?zip", "?tar.gz", "?sha256"} {
+			resp, body := httpGet(t, fx.r.url+q, map[string]string{"Range": "bytes=10-19"})
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Accept-Ranges") == "bytes" || len(body) <= 10 {
+				t.Errorf("%s with a range: %d, Accept-Ranges %q, %d bytes; want the whole", q, resp.StatusCode, resp.Header.Get("Accept-Ranges"), len(body))
+			}
+		}
+	})
 	t.Run("changed file: new ETag, If-Range sends it whole", func(t *testing.T) {
 		rng := map[string]string{"Range": "bytes=100-199", "If-Range": fx.etag}
 		if resp, body := httpGet(t, fx.url(), rng); resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, fx.whole[100:200]) {
@@ -219,6 +250,21 @@ func TestEncryptedDownloadsResume(t *testing.T) {
 		}
 		expectDecrypts(t, fx.g, body, changed)
 	})
+}
+
+// countEvents counts the lines of logs that hold every one of parts.
+func countEvents(logs string, parts ...string) int {
+	n := 0
+	for line := range strings.Lines(logs) {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
 }
 
 // portOf is the port of a URL like ftp://127.0.0.1:2121/.
@@ -248,6 +294,7 @@ func TestEncryptedDownloadResumesAfterRestart(t *testing.T) {
 	if code := fx.r.stop(t, os.Interrupt); code != 0 {
 		t.Fatalf("share exited %d", code)
 	}
+	logs := fx.r.banner + fx.r.stderr.String()
 	fx.start(t)
 
 	resp, rest := httpGet(t, fx.url(), map[string]string{"Range": fmt.Sprintf("bytes=%d-", cut), "If-Range": fx.etag})
@@ -263,6 +310,26 @@ func TestEncryptedDownloadResumesAfterRestart(t *testing.T) {
 	fx.expectWhole(t, "FTP resume after the restart", out)
 	got, _ := os.ReadFile(out)
 	expectDecrypts(t, fx.g, got, fx.plain)
+	expectSecretUnlogged(t, fx.config, logs+fx.r.banner+fx.r.stderr.String())
+}
+
+// expectSecretUnlogged checks that the download secret kept under
+// config appears in logs in none of the spellings a log could use.
+func expectSecretUnlogged(t *testing.T, config, logs string) {
+	t.Helper()
+	secret, err := os.ReadFile(filepath.Join(config, "share", "download-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs, "GET") {
+		t.Fatalf("no access events in share's output, nothing checked:\n%s", logs)
+	}
+	for _, spelling := range []string{string(secret), hex.EncodeToString(secret), strings.ToUpper(hex.EncodeToString(secret)),
+		base64.StdEncoding.EncodeToString(secret), base64.RawURLEncoding.EncodeToString(secret), fmt.Sprint(secret)} {
+		if strings.Contains(logs, spelling[:16]) {
+			t.Fatalf("share's output holds the download secret (%.16s...)", spelling)
+		}
+	}
 }
 
 // TestRangesOfALargeEncryptedFile: ranges at random offsets of a 1 GiB
