@@ -84,7 +84,8 @@ func TestCatchUpStopsWithContext(t *testing.T) {
 
 // TestBoundReadsMatch: a bound stream whose context has ended fails its
 // long catch-up at once; bound again to a live context it reads the
-// same bytes as the whole message, and a short seek calls no hook.
+// same bytes as the whole message and leaves checkpoints behind, and a
+// short seek calls no hook.
 func TestBoundReadsMatch(t *testing.T) {
 	old := minMarkEvery
 	t.Cleanup(func() { minMarkEvery = old })
@@ -118,6 +119,11 @@ func TestBoundReadsMatch(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Errorf("started hook called %d times for two long catch-ups", calls)
+	}
+	// The catch-up left its checkpoints: the part it encrypted costs no more.
+	id, _ := cold.e.fileID("f", mustStat(t, inner, "f"))
+	if n, want := len(cold.e.marks.file(id).marks), int(off/minMarkEvery)-1; n < want {
+		t.Errorf("a catch-up to %d left %d checkpoints, want %d", off, n, want)
 	}
 	near := openBound(t, v, name, context.Background(), 10, &calls)
 	if got, err := io.ReadAll(io.LimitReader(near, 100)); err != nil || !bytes.Equal(got, fx.whole[10:110]) {
