@@ -1,6 +1,7 @@
 package httpshare
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +194,27 @@ func TestSecretHTTP(t *testing.T) {
 	for _, want := range []string{`<a href="/` + token + `/">`, `ORIGIN/` + token + `/sub%20dir/?zip`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %s", want)
+		}
+	}
+	// The page's archive link downloads the folder; without the token it
+	// is a 404 like the rest.
+	zipFile := filepath.Join(t.TempDir(), "sub.zip")
+	curl(t, "--cacert", ts.certFile, "-o", zipFile, ts.URL+"/"+token+"/sub%20dir/?zip")
+	zr, err := zip.OpenReader(zipFile)
+	if err != nil {
+		t.Fatalf("the archive under the token: %v", err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	zr.Close()
+	if !slices.Contains(names, "sub dir/inner.txt") {
+		t.Errorf("the archive under the token holds %q", names)
+	}
+	for _, q := range []string{"?zip", "?tar.gz", "?sha256"} {
+		if got := curl(t, append(ca, ts.URL+"/sub%20dir/"+q)...); got != "404" {
+			t.Errorf("%s without the token: %s, want 404", q, got)
 		}
 	}
 	var entries []jsonEntry
