@@ -361,3 +361,17 @@ func TestFTPSHandshakeDeadlines(t *testing.T) {
 		t.Errorf("a handshake outlasted the login limit: dropped after %v (%v)", time.Since(began), err)
 	}
 }
+
+// TestFTPSOnlyModernVersions: AUTH TLS takes TLS 1.2 and 1.3, not 1.1.
+func TestFTPSOnlyModernVersions(t *testing.T) {
+	f := startFTPS(t, "")
+	for v, want := range map[uint16]bool{tls.VersionTLS11: false, tls.VersionTLS12: true, tls.VersionTLS13: true} {
+		c := dial(t, f.addr)
+		c.expect(234, "AUTH TLS")
+		tc := tls.Client(c.conn, &tls.Config{RootCAs: f.roots, ServerName: "localhost", MinVersion: v, MaxVersion: v})
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); (err == nil) != want {
+			t.Errorf("TLS version %x: handshake error %v, want success %v", v, err, want)
+		}
+	}
+}
