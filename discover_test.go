@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -24,13 +25,20 @@ func fakeService(proto, addr string) service {
 	return service{proto: proto, ln: addrListener{net.TCPAddrFromAddrPort(netip.MustParseAddrPort(addr))}}
 }
 
+// privateService is fakeService under --tls --secret with token.
+func privateService(proto, addr, token string) service {
+	s := fakeService(proto, addr)
+	s.private = &privacy{tls: &tls.Config{}, secret: token}
+	return s
+}
+
 // runDiscovery runs startDiscovery and stop under the command line args,
 // returning what it printed and logged.
 func runDiscovery(t *testing.T, services []service, args ...string) (out, log string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	app := &cli.App{
-		Flags:  append(discoveryFlags(), &cli.BoolFlag{Name: "quiet"}),
+		Flags:  append(append(discoveryFlags(), privateFlags()...), &cli.BoolFlag{Name: "quiet"}),
 		Writer: &stdout,
 		Action: func(c *cli.Context) error {
 			stop := startDiscovery(c, t.TempDir(), services, slog.New(slog.NewTextHandler(&stderr, nil)))
@@ -53,6 +61,8 @@ func TestQRShowsTheFirstLANURL(t *testing.T) {
 		{"http first", []service{fakeService("ftp", "192.168.1.23:2121"), fakeService("http", "192.168.1.23:8000")}, "http://192.168.1.23:8000/"},
 		{"ftp alone", []service{fakeService("ftp", "10.1.2.3:21")}, "ftp://10.1.2.3:21/"},
 		{"http on loopback", []service{fakeService("http", "127.0.0.1:8000"), fakeService("ftp", "10.1.2.3:2121")}, "ftp://10.1.2.3:2121/"},
+		{"secret link", []service{privateService("http", "192.168.1.23:8000", "Tok3n_x-9")}, "https://192.168.1.23:8000/Tok3n_x-9/"},
+		{"secret ftp", []service{privateService("ftp", "10.1.2.3:2121", "Tok3n_x-9")}, "ftp://share:Tok3n_x-9@10.1.2.3:2121/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +103,23 @@ func TestQREnvironment(t *testing.T) {
 	t.Setenv("SHARE_QR", "true")
 	if out, _ := runDiscovery(t, []service{fakeService("http", "192.168.1.23:8000")}); out == "" {
 		t.Error("SHARE_QR=true drew no QR code")
+	}
+}
+
+// TestMDNSOffWithSecret: with --secret, --mdns announces nothing, not
+// even on a LAN address, and says why.
+func TestMDNSOffWithSecret(t *testing.T) {
+	// 192.0.2.0/24 is for documentation: no machine has it, so nothing
+	// can be sent even if the guard fails.
+	s := []service{privateService("http", "192.0.2.23:8000", "tok")}
+	out, log := runDiscovery(t, s, "--mdns", "--secret")
+	if out != "" || !strings.Contains(log, "with --secret the link is the secret") || strings.Contains(log, "coworkers need the address") {
+		t.Errorf("--mdns --secret: printed %q, logged %q; want no announcement tried, and why", out, log)
+	}
+	// Without --secret the same service is announced (here it fails: the
+	// address is not this machine's), so the test above tells them apart.
+	if _, log := runDiscovery(t, s, "--mdns"); !strings.Contains(log, "not announced by mDNS;") {
+		t.Errorf("--mdns alone did not try to announce: %q", log)
 	}
 }
 

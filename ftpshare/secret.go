@@ -10,7 +10,8 @@ import (
 // With Options.Secret, anonymous login is off: any user name logs in
 // with the secret as password. A wrong password is answered after
 // failDelay, and a client (clientaddr.Key) that fails maxFailures times
-// is refused for lockout, whatever it sends.
+// within lockout is refused for lockout after its last failure,
+// whatever it sends.
 const (
 	maxFailures     = 10
 	lockout         = time.Minute
@@ -25,20 +26,21 @@ type loginGuard struct {
 	fails map[netip.Addr]*strikes
 }
 
-// strikes are one client's failed logins since first.
+// strikes are one client's failed logins, forgotten at expires: a
+// minute after the first, or after the one that locked it out.
 type strikes struct {
-	n     int
-	first time.Time
+	n       int
+	expires time.Time
 }
 
 func newLoginGuard() *loginGuard { return &loginGuard{fails: map[netip.Addr]*strikes{}} }
 
-// lockedOut reports whether key has failed too often within lockout.
+// lockedOut reports whether key has failed too often and must wait.
 func (g *loginGuard) lockedOut(key netip.Addr, now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.fails[key]
-	if st != nil && now.Sub(st.first) >= lockout {
+	if st != nil && !now.Before(st.expires) {
 		delete(g.fails, key)
 		return false
 	}
@@ -50,21 +52,24 @@ func (g *loginGuard) fail(key netip.Addr, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	st := g.fails[key]
-	if st == nil || now.Sub(st.first) >= lockout {
+	if st == nil || !now.Before(st.expires) {
 		if len(g.fails) >= maxFailing {
 			g.forgetOld(now)
 		}
-		st = &strikes{first: now}
+		st = &strikes{expires: now.Add(lockout)}
 		g.fails[key] = st
 	}
 	st.n++
+	if st.n == maxFailures {
+		st.expires = now.Add(lockout)
+	}
 }
 
 // forgetOld drops expired records, or all when none has expired: memory
 // stays bounded even under failures from many addresses at once.
 func (g *loginGuard) forgetOld(now time.Time) {
 	for k, st := range g.fails {
-		if now.Sub(st.first) >= lockout {
+		if !now.Before(st.expires) {
 			delete(g.fails, k)
 		}
 	}
@@ -73,14 +78,16 @@ func (g *loginGuard) forgetOld(now time.Time) {
 	}
 }
 
-// checkSecret compares a password with the secret in constant time; a
-// failure is counted and answered after failDelay.
+// checkSecret compares a password with the secret in constant time. A
+// failure is counted at once, so guesses sent side by side on several
+// connections are counted before their answers, then answered after
+// failDelay.
 func (s *Server) checkSecret(peer netip.Addr, pass string) bool {
 	if subtle.ConstantTimeCompare([]byte(pass), []byte(s.secret)) == 1 {
 		return true
 	}
-	time.Sleep(s.failDelay)
 	s.guard.fail(clientKey(peer), time.Now())
+	time.Sleep(s.failDelay)
 	return false
 }
 

@@ -93,6 +93,7 @@ type Server struct {
 	secret    string        // the password, if set; anonymous otherwise
 	guard     *loginGuard   // failed logins with the secret
 	failDelay time.Duration // how long a wrong password waits for its 530
+	tlsWait   time.Duration // how long a TLS handshake may take
 	transfers *transfers.Board
 
 	nextID atomic.Uint64
@@ -129,6 +130,7 @@ func New(view sharefs.View, opts Options) (*Server, error) {
 		secret:         opts.Secret,
 		guard:          newLoginGuard(),
 		failDelay:      failDelay,
+		tlsWait:        tlsHandshakeTimeout,
 		transfers:      opts.Transfers,
 		listeners:      map[net.Listener]struct{}{},
 		conns:          map[*ctrlConn]func(){},

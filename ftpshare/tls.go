@@ -16,7 +16,7 @@ import (
 // they are already bound to the control connection's peer address.
 
 // tlsHandshakeTimeout bounds a TLS handshake, on the control connection
-// and on each data connection.
+// (and never past the login time limit) and on each data connection.
 const tlsHandshakeTimeout = 15 * time.Second
 
 // beforeTLS are the commands answered before AUTH TLS when TLS is
@@ -58,7 +58,7 @@ func cmdAuth(s *Server, _ *ftp.Session, st *session, arg string) {
 		st.conn.reply(503, "TLS is already on.")
 		return
 	}
-	if err := st.conn.startTLS(s.tls); err != nil {
+	if err := st.conn.startTLS(s.tls, s.tlsWait); err != nil {
 		s.log.Info("ftp TLS handshake failed", "conn", st.conn.id, "client", st.conn.peer, "err", err)
 		st.conn.Close()
 		return
@@ -67,10 +67,10 @@ func cmdAuth(s *Server, _ *ftp.Session, st *session, arg string) {
 }
 
 // startTLS answers 234 and runs the TLS handshake on the control
-// connection. Bytes the client sent after AUTH TLS and before its
-// handshake would be plain text posing as protected commands: they end
-// the connection instead.
-func (c *ctrlConn) startTLS(cfg *tls.Config) error {
+// connection, for at most wait and not past the login time limit. Bytes
+// the client sent after AUTH TLS and before its handshake would be plain
+// text posing as protected commands: they end the connection instead.
+func (c *ctrlConn) startTLS(cfg *tls.Config, wait time.Duration) error {
 	c.mu.Lock()
 	pending := c.lines.pending() || len(c.out) > 0
 	c.mu.Unlock()
@@ -80,7 +80,11 @@ func (c *ctrlConn) startTLS(cfg *tls.Config) error {
 	}
 	c.reply(234, "AUTH TLS accepted; start the handshake.")
 	tc := tls.Server(c.raw, cfg)
-	_ = c.raw.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
+	deadline := time.Now().Add(wait)
+	if !c.loggedIn.Load() && c.loginBy.Before(deadline) {
+		deadline = c.loginBy
+	}
+	_ = c.raw.SetDeadline(deadline)
 	defer c.raw.SetDeadline(time.Time{})
 	if err := tc.Handshake(); err != nil {
 		return fmt.Errorf("TLS handshake on the control connection: %w", err)
@@ -146,7 +150,7 @@ func (s *Server) protect(st *session, dc *net.TCPConn) (net.Conn, error) {
 		return dc, nil
 	}
 	tc := tls.Server(dc, s.tls)
-	_ = dc.SetDeadline(time.Now().Add(tlsHandshakeTimeout))
+	_ = dc.SetDeadline(time.Now().Add(s.tlsWait))
 	if err := tc.Handshake(); err != nil {
 		dc.Close()
 		return nil, fmt.Errorf("TLS handshake on the data connection: %w", err)

@@ -5,8 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
+	"net/netip"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,11 +30,20 @@ type tlsFixture struct {
 	roots    *x509.CertPool
 }
 
-func startFTPS(t *testing.T, secret string) *tlsFixture {
+// startFTPS serves the fixture with explicit FTPS required (and the
+// secret, if any), after tune, if given, has adjusted the server.
+func startFTPS(t *testing.T, secret string, tune ...func(*Server)) *tlsFixture {
 	t.Helper()
 	cert, certFile := tlstest.LoopbackCert(t)
-	srv, addr := start(t, openView(t), Options{TLS: tlscert.ServerConfig(cert), Secret: secret}, "127.0.0.1")
+	srv, err := New(openView(t), Options{TLS: tlscert.ServerConfig(cert), Secret: secret, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.failDelay = 10 * time.Millisecond
+	for _, f := range tune {
+		f(srv)
+	}
+	addr := testutil.Serve(t, srv, "127.0.0.1")
 	_, port, _ := net.SplitHostPort(addr)
 	roots := x509.NewCertPool()
 	roots.AddCert(cert.Leaf)
@@ -238,6 +251,17 @@ func TestSecretFTP(t *testing.T) {
 			t.Errorf("curl with the token: %v %q", err, got)
 		}
 	}
+	// A wrong password waits for its 530.
+	slow := startFTPS(t, token, func(s *Server) { s.failDelay = 300 * time.Millisecond })
+	sc := dial(t, slow.addr)
+	sc.secure(slow.roots)
+	began := time.Now()
+	if code, _ := login(sc, "ada", "wrong"); code != 530 {
+		t.Errorf("wrong password: %d, want 530", code)
+	}
+	if waited := time.Since(began); waited < 300*time.Millisecond {
+		t.Errorf("a wrong password was answered after %v, want at least 300ms", waited)
+	}
 	// Ten failures lock the client out for a minute, token or not.
 	bad := dial(t, f.addr)
 	bad.secure(f.roots)
@@ -255,5 +279,99 @@ func TestSecretFTP(t *testing.T) {
 	}
 	if f.srv.guard.lockedOut(clientKey(c.conn.RemoteAddr().(*net.TCPAddr).AddrPort().Addr()), time.Now().Add(lockout)) {
 		t.Error("the lock-out lasts over a minute")
+	}
+}
+
+func TestLoginGuardLocksOutForAMinute(t *testing.T) {
+	g := newLoginGuard()
+	key := netip.MustParseAddr("192.0.2.7")
+	t0 := time.Now()
+	for i := range maxFailures - 1 {
+		g.fail(key, t0.Add(time.Duration(i)*time.Second))
+	}
+	if g.lockedOut(key, t0.Add(50*time.Second)) {
+		t.Fatal("locked out after 9 failures")
+	}
+	// The tenth failure, late in the first one's minute, locks the
+	// client out for a whole minute from then.
+	last := t0.Add(55 * time.Second)
+	g.fail(key, last)
+	for _, d := range []time.Duration{0, 30 * time.Second, lockout - time.Millisecond} {
+		if !g.lockedOut(key, last.Add(d)) {
+			t.Errorf("not locked out %v after the tenth failure", d)
+		}
+	}
+	if g.lockedOut(key, last.Add(lockout)) {
+		t.Error("still locked out a minute after the tenth failure")
+	}
+	// Failures spread over more than a minute do not add up.
+	g2 := newLoginGuard()
+	for i := range maxFailures {
+		g2.fail(key, t0.Add(time.Duration(i)*7*time.Second))
+	}
+	if g2.lockedOut(key, t0.Add(63*time.Second)) {
+		t.Error("ten failures over 63 s locked the client out")
+	}
+}
+
+// TestFTPSHandshakeDeadlines: a client that sends AUTH TLS and then
+// stalls in the handshake, or stalls in the handshake of a data
+// connection, is dropped when the handshake time passes; the control
+// connection goes on after a stalled data handshake. No handshake
+// outlasts the login time limit.
+func TestFTPSHandshakeDeadlines(t *testing.T) {
+	const wait = 500 * time.Millisecond
+	f := startFTPS(t, "", func(s *Server) { s.tlsWait = wait })
+	halfHello := []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	for _, sent := range [][]byte{nil, halfHello} {
+		c := dial(t, f.addr)
+		c.expect(234, "AUTH TLS")
+		began := time.Now()
+		_, _ = c.conn.Write(sent)
+		_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.ReadAll(c.conn); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("a stalled control handshake (%d bytes sent) was not dropped", len(sent))
+		}
+		if took := time.Since(began); took > wait+3*time.Second {
+			t.Errorf("a stalled control handshake was dropped after %v, want about %v", took, wait)
+		}
+	}
+	c := dial(t, f.addr)
+	c.secure(f.roots)
+	c.login()
+	c.expect(200, "PBSZ 0")
+	c.expect(200, "PROT P")
+	data := dialData(t, c.epsv())
+	c.expect(150, "RETR hello.txt")
+	if code, msg := c.read(); code != 522 {
+		t.Errorf("a stalled data handshake: %d %s, want 522", code, msg)
+	}
+	_ = data.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadAll(data); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Error("the stalled data connection was not closed")
+	}
+	c.expect(200, "NOOP")
+	// The handshake does not outlast the login time limit.
+	late := startFTPS(t, "", func(s *Server) { s.tlsWait, s.loginWait = time.Minute, wait })
+	lc := dial(t, late.addr)
+	lc.expect(234, "AUTH TLS")
+	began := time.Now()
+	_ = lc.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(lc.conn); errors.Is(err, os.ErrDeadlineExceeded) || time.Since(began) > wait+3*time.Second {
+		t.Errorf("a handshake outlasted the login limit: dropped after %v (%v)", time.Since(began), err)
+	}
+}
+
+// TestFTPSOnlyModernVersions: AUTH TLS takes TLS 1.2 and 1.3, not 1.1.
+func TestFTPSOnlyModernVersions(t *testing.T) {
+	f := startFTPS(t, "")
+	for v, want := range map[uint16]bool{tls.VersionTLS11: false, tls.VersionTLS12: true, tls.VersionTLS13: true} {
+		c := dial(t, f.addr)
+		c.expect(234, "AUTH TLS")
+		tc := tls.Client(c.conn, &tls.Config{RootCAs: f.roots, ServerName: "localhost", MinVersion: v, MaxVersion: v})
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); (err == nil) != want {
+			t.Errorf("TLS version %x: handshake error %v, want success %v", v, err, want)
+		}
 	}
 }

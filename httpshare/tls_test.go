@@ -1,16 +1,20 @@
 package httpshare
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -28,8 +32,9 @@ type tlsServer struct {
 	port     string
 }
 
-// startTLS serves view over HTTPS on 127.0.0.1 (and the secret, if any).
-func startTLS(t *testing.T, view *sharefsDir, secret string) *tlsServer {
+// startTLS serves view over HTTPS on 127.0.0.1 (and the secret, if any),
+// after tune, if given, has adjusted the server.
+func startTLS(t *testing.T, view *sharefsDir, secret string, tune ...func(*Server)) *tlsServer {
 	t.Helper()
 	cert, certFile := tlstest.LoopbackCert(t)
 	logs := &syncBuffer{}
@@ -39,6 +44,9 @@ func startTLS(t *testing.T, view *sharefsDir, secret string) *tlsServer {
 		TLS:    tlscert.ServerConfig(cert),
 		Secret: secret,
 	})
+	for _, f := range tune {
+		f(s)
+	}
 	addr := testutil.Serve(t, s, "127.0.0.1")
 	_, port, _ := net.SplitHostPort(addr)
 	return &tlsServer{
@@ -188,6 +196,27 @@ func TestSecretHTTP(t *testing.T) {
 			t.Errorf("the page lacks %s", want)
 		}
 	}
+	// The page's archive link downloads the folder; without the token it
+	// is a 404 like the rest.
+	zipFile := filepath.Join(t.TempDir(), "sub.zip")
+	curl(t, "--cacert", ts.certFile, "-o", zipFile, ts.URL+"/"+token+"/sub%20dir/?zip")
+	zr, err := zip.OpenReader(zipFile)
+	if err != nil {
+		t.Fatalf("the archive under the token: %v", err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	zr.Close()
+	if !slices.Contains(names, "sub dir/inner.txt") {
+		t.Errorf("the archive under the token holds %q", names)
+	}
+	for _, q := range []string{"?zip", "?tar.gz", "?sha256"} {
+		if got := curl(t, append(ca, ts.URL+"/sub%20dir/"+q)...); got != "404" {
+			t.Errorf("%s without the token: %s, want 404", q, got)
+		}
+	}
 	var entries []jsonEntry
 	if err := json.Unmarshal([]byte(curl(t, "--cacert", ts.certFile, ts.URL+"/"+token+"/?format=json")), &entries); err != nil {
 		t.Fatal(err)
@@ -247,4 +276,47 @@ func TestTLSBrowserTrustsPin(t *testing.T) {
 			t.Error("a browser without the pin showed the listing")
 		}
 	}
+}
+
+// TestSlowTLSHandshakes: connections that stall before or during the TLS
+// handshake (nothing sent, half a ClientHello, half a plain request on
+// the HTTPS port, a handshake and then no request) cost no CPU, do not
+// delay a normal request, and are closed once the handshake deadline
+// (net/http's, from ReadHeaderTimeout) passes.
+func TestSlowTLSHandshakes(t *testing.T) {
+	const per, headerTimeout = 40, 2 * time.Second
+	ts := startTLS(t, shareView(t, fixture.dir, false), "", func(s *Server) { s.srv.ReadHeaderTimeout = headerTimeout })
+	halfHello := []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	stalls := []func(c net.Conn) net.Conn{
+		func(c net.Conn) net.Conn { return c },
+		func(c net.Conn) net.Conn { c.Write(halfHello); return c },
+		func(c net.Conn) net.Conn { fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nX-Slow: ", ts.Addr); return c },
+		func(c net.Conn) net.Conn {
+			tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+			if err := tc.Handshake(); err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			return tc
+		},
+	}
+	var conns []net.Conn
+	for i := range per * len(stalls) {
+		// From many loopback addresses: one client alone is capped.
+		c := dialFrom(t, fmt.Sprintf("127.0.2.%d", 1+i%20), ts.Addr)
+		conns = append(conns, stalls[i%len(stalls)](c))
+	}
+	before := testutil.CPUTime(t)
+	time.Sleep(time.Second)
+	if used := testutil.CPUTime(t) - before; used > 300*time.Millisecond {
+		t.Errorf("%v of CPU in one second with %d stalled connections", used, len(conns))
+	}
+	start := time.Now()
+	got := curl(t, "--cacert", ts.certFile, ts.URL+"/hello.txt")
+	if got != "hello world\n" {
+		t.Fatalf("normal request: %q", got)
+	}
+	if waited := time.Since(start); waited > 2*time.Second {
+		t.Errorf("a normal request took %v beside stalled handshakes", waited)
+	}
+	expectDropped(t, conns, headerTimeout+5*time.Second)
 }
