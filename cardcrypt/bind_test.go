@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,20 +27,21 @@ func openBound(t *testing.T, v sharefs.View, name string, ctx context.Context, o
 	if !ok {
 		t.Fatalf("%T does not bind", f)
 	}
-	b.Bind(ctx, func() { *calls++ })
+	b.Bind(ctx, netip.Addr{}, func() { *calls++ })
 	if _, err := f.(io.Seeker).Seek(off, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-// TestCatchUpStopsWithContext: a read far into a big file never read
-// before (minutes of encryption) calls the started hook first and stops
-// soon after the bound context ends, giving back the file's turn and its
-// place; a file can still be read there afterwards.
-func TestCatchUpStopsWithContext(t *testing.T) {
+// sparseView is an encrypting view of a folder of 64 GiB sparse files
+// named names, with its Encryptor and the plain view under it.
+func sparseView(t *testing.T, names ...string) (*Encryptor, *sharefs.Dir, sharefs.View) {
+	t.Helper()
 	dir := t.TempDir()
-	testutil.SparseFile(t, filepath.Join(dir, "big"), 64<<30)
+	for _, name := range names {
+		testutil.SparseFile(t, filepath.Join(dir, name), 64<<30)
+	}
 	inner, err := sharefs.New(dir, sharefs.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +52,15 @@ func TestCatchUpStopsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.UseSecret(bytes.Repeat([]byte{5}, secretSize))
-	v := e.View(inner)
+	return e, inner, e.View(inner)
+}
+
+// TestCatchUpStopsWithContext: a read far into a big file never read
+// before (minutes of encryption) calls the started hook first and stops
+// soon after the bound context ends, giving back the file's turn and its
+// place; a file can still be read there afterwards.
+func TestCatchUpStopsWithContext(t *testing.T) {
+	e, inner, v := sparseView(t, "big")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var calls int
@@ -109,7 +119,7 @@ func TestBoundReadsMatch(t *testing.T) {
 	if _, err := f.Read(make([]byte, 100)); !errors.Is(err, errGone) {
 		t.Fatalf("read of a stream whose context ended: %v", err)
 	}
-	f.(Binder).Bind(context.Background(), func() { calls++ })
+	f.(Binder).Bind(context.Background(), netip.Addr{}, func() { calls++ })
 	if _, err := f.(io.Seeker).Seek(off, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +179,62 @@ func TestShortCatchUpInBigFileAnnounces(t *testing.T) {
 	}
 	if n := len(fx.e.marks.longCatchUp); n != 0 {
 		t.Errorf("%d places for long catch-ups taken", n)
+	}
+}
+
+// TestOneLongCatchUpPerClient: a client's second long catch-up waits
+// for its first, so it cannot take both places; another client's starts
+// at once. Every turn and place is given back when the contexts end.
+func TestOneLongCatchUpPerClient(t *testing.T) {
+	e, _, v := sparseView(t, "a", "b", "c")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	one, two := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	done := make(chan error, 3)
+	start := func(name string, client netip.Addr) {
+		f, err := v.Open(name + e.Suffix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		f.(Binder).Bind(ctx, client, nil)
+		if _, err := f.(io.Seeker).Seek(60<<30, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, err := f.Read(make([]byte, 4096))
+			done <- err
+		}()
+	}
+	placesTaken := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(e.marks.longCatchUp) != want && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := len(e.marks.longCatchUp); n != want {
+			t.Fatalf("%d places for long catch-ups taken, want %d", n, want)
+		}
+	}
+	start("a", one)
+	placesTaken(1)
+	start("b", one)
+	time.Sleep(300 * time.Millisecond)
+	placesTaken(1) // the client's second catch-up waits for its first
+	start("c", two)
+	placesTaken(2)
+	cancel()
+	for range 3 {
+		select {
+		case err := <-done:
+			if !errors.Is(err, errGone) {
+				t.Errorf("read after the context ended: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a catch-up went on 10 s after its context ended")
+		}
+	}
+	if n, c := len(e.marks.longCatchUp), e.marks.clients.waiting(); n != 0 || c != 0 {
+		t.Errorf("after all ended: %d places taken, %d clients with turns", n, c)
 	}
 }

@@ -131,6 +131,8 @@ type checkpoints struct {
 	// longCatchUp bounds the catch-ups that encrypt more than an interval
 	// of file without sending anything.
 	longCatchUp chan struct{}
+	// clients gives each client one of those places at a time.
+	clients turns
 }
 
 func newCheckpoints() *checkpoints {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 
 	"example.com/share/sharefs"
 )
@@ -138,42 +139,51 @@ func (s *stream) announce() {
 	}
 }
 
-// beginCatchUp waits for this file's turn at a long catch-up, then for
-// one of the few places for them, giving up once the stream's context
-// ends; release gives both back.
+// beginCatchUp waits for its client's turn at a long catch-up, then
+// the file's, then for one of the few places for them, giving up once
+// the stream's context ends; release gives all back.
 func (s *stream) beginCatchUp() (release func(), err error) {
 	var done <-chan struct{}
 	if s.ctx != nil {
 		done = s.ctx.Done()
 	}
-	file, all := s.res.marks.catchUp, s.res.e.marks.longCatchUp
+	marks := s.res.e.marks
+	client, ok := marks.clients.take(s.client, done)
+	if !ok {
+		return nil, s.gone()
+	}
+	file, all := s.res.marks.catchUp, marks.longCatchUp
 	select {
 	case file <- struct{}{}:
 	case <-done:
+		client()
 		return nil, s.gone()
 	}
 	select {
 	case all <- struct{}{}:
 	case <-done:
 		<-file
+		client()
 		return nil, s.gone()
 	}
-	return func() { <-all; <-file }, nil
+	return func() { <-all; <-file; client() }, nil
 }
 
-// Bind ties the file's long work to ctx: a catch-up (a seek past every
-// checkpoint encrypts the file up to there before its first byte) stops
-// once ctx ends, and the read fails. started, if not nil, is called once,
-// in the reading goroutine, before any catch-up of more than
-// minMarkEvery begins, so a server can send its headers first.
-func (s *seekStream) Bind(ctx context.Context, started func()) {
-	s.ctx, s.started = ctx, started
+// Bind ties the file's long work to ctx and its client: a catch-up (a
+// seek past every checkpoint encrypts the file up to there before its
+// first byte) stops once ctx ends, and the read fails; a client has one
+// such catch-up at a time (client is the clientaddr key; the zero
+// address is no client). started, if not nil, is called once, in the
+// reading goroutine, before any catch-up of more than minMarkEvery
+// begins, so a server can send its headers first.
+func (s *seekStream) Bind(ctx context.Context, client netip.Addr, started func()) {
+	s.ctx, s.client, s.started = ctx, client, started
 }
 
 // Binder is an encrypted file that can seek (what View's Open returns
 // for a regular file): see Bind.
 type Binder interface {
-	Bind(ctx context.Context, started func())
+	Bind(ctx context.Context, client netip.Addr, started func())
 }
 
 // pipeSkip is the least skip worth the pipeline (a variable for tests).

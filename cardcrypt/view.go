@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path"
 	"strings"
@@ -237,8 +238,10 @@ type stream struct {
 	pos   int64  // bytes of the file encrypted
 	res   *resume
 	// ctx, when set, ends long work (catch-ups) once its client is gone;
-	// started is called once before a long catch-up begins.
+	// started is called once before a long catch-up begins; client
+	// waits for its own earlier long catch-up.
 	ctx     context.Context
+	client  netip.Addr
 	started func()
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"example.com/share/cardcrypt"
 	"example.com/share/internal/accesslog"
+	"example.com/share/internal/clientaddr"
 	"example.com/share/internal/netutil"
 	"example.com/share/internal/transfers"
 	"example.com/share/sharefs"
@@ -85,7 +86,7 @@ func bindToClient(ctx context.Context, f sharefs.File, dc net.Conn) (stop func()
 		return func() {}
 	}
 	ctx, cancel := netutil.WatchPeer(ctx, netutil.Raw(dc))
-	b.Bind(ctx, nil)
+	b.Bind(ctx, clientaddr.Of(dc.RemoteAddr()), nil)
 	return cancel
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"example.com/share/cardcrypt"
+	"example.com/share/internal/clientaddr"
 	"example.com/share/sharefs"
 )
 
@@ -21,14 +22,15 @@ func bindToClient(w http.ResponseWriter, r *http.Request, f sharefs.File) (http.
 		return w, func() {}
 	}
 	ctx, stop := watchClient(r)
+	client := clientaddr.Parse(r.RemoteAddr)
 	// http.ServeContent reads one range in the handler's goroutine, after
 	// the headers are set; several in another goroutine, which may start
 	// before that, and w is not that goroutine's to touch.
 	if strings.Contains(r.Header.Get("Range"), ",") {
-		b.Bind(ctx, nil)
+		b.Bind(ctx, client, nil)
 		return partsAsMade{w}, stop
 	}
-	b.Bind(ctx, func() { sendHeadersEarly(w) })
+	b.Bind(ctx, client, func() { sendHeadersEarly(w) })
 	return w, stop
 }
 
