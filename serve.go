@@ -195,7 +195,7 @@ func runServices(services []service, logger *slog.Logger, withdraw func()) error
 	var runErr error
 	select {
 	case sig := <-sigs:
-		logger.Info("stopping: transfers in flight may finish; signal again to quit now", "signal", sig.String(), "grace", shutdownGrace)
+		logger.Info("stopping: transfers in flight may finish; signal again to quit now", "signal", sig.String(), "grace_ms", shutdownGrace.Milliseconds())
 	case runErr = <-failed:
 	}
 	withdraw()
@@ -224,7 +224,7 @@ func shutdown(services []service, logger *slog.Logger) {
 			err := s.server.Shutdown(ctx)
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
-				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace", shutdownGrace)
+				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace_ms", shutdownGrace.Milliseconds())
 			case err != nil:
 				logger.Warn("shutdown was not clean", "proto", s.proto, "err", err)
 			}
