@@ -37,6 +37,8 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"8080"}, 1, "use --http 8080"},
+		{nil, []string{"localhost:8080"}, 1, "to listen on localhost:8080, use --http localhost:8080"},
+		{nil, []string{dir, "8080"}, 2, "got 2 arguments; to serve on port 8080, use --http 8080"},
 		{nil, []string{"--port", "8080", dir}, 2, "there is no option --port; did you mean --http PORT"},
 		{nil, []string{"-p", "8080", dir}, 2, "there is no option -p; did you mean --http PORT"},
 		{nil, []string{dir, "--nohttp"}, 2, "did you mean --no-http?"},
