@@ -104,17 +104,49 @@ var requires = []struct {
 }{
 	{"reader", []string{"encrypt", "sign"}},
 	{"armor", []string{"encrypt", "recipient", "sign"}},
+	{"pin-file", []string{"sign"}},
+	{"uid", []string{"sign"}},
 }
 
-// checkRequires refuses an option given without any option it needs.
+// turnedOff lists, for each --no-* option, the options of the server it
+// turns off: given together, one of them would be silently ignored.
+var turnedOff = []struct {
+	off, proto string
+	options    []string
+}{
+	{"no-http", "HTTP", []string{"http"}},
+	{"no-ftp", "FTP", []string{"ftp", "passive-ports", "ftp-idle"}},
+}
+
+// checkRequires refuses an option given without any option it needs, or
+// with the --no-* option that turns its server off.
 func checkRequires(c *cli.Context) error {
+	// A switch given as false counts as not given.
+	given := func(name string) bool { return c.IsSet(name) && c.Value(name) != false }
 	for _, r := range requires {
-		if !c.IsSet(r.name) || slices.ContainsFunc(r.needs, c.IsSet) {
+		if !given(r.name) || slices.ContainsFunc(r.needs, given) {
 			continue
 		}
-		return usagef("--%s needs --%s", r.name, strings.Join(r.needs, " or --"))
+		return usagef("%s needs --%s", optionName(r.name), strings.Join(r.needs, " or --"))
+	}
+	for _, t := range turnedOff {
+		if !c.Bool(t.off) {
+			continue
+		}
+		if i := slices.IndexFunc(t.options, given); i >= 0 {
+			return usagef("%s is for %s, which %s turns off; drop one of them", optionName(t.options[i]), t.proto, optionName(t.off))
+		}
 	}
 	return nil
+}
+
+// optionName is how an option is named in an error: with its variable
+// when that is set, as the option may come from there.
+func optionName(name string) string {
+	if env := envOf(name)[0]; os.Getenv(env) != "" {
+		return fmt.Sprintf("--%s (%s is set)", name, env)
+	}
+	return "--" + name
 }
 
 // printVersion is `share version` and `share --version`: one format.

@@ -37,6 +37,8 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"8080"}, 1, "use --http 8080"},
+		{nil, []string{"localhost:8080"}, 1, "to listen on localhost:8080, use --http localhost:8080"},
+		{nil, []string{dir, "8080"}, 2, "got 2 arguments; to serve on port 8080, use --http 8080"},
 		{nil, []string{"--port", "8080", dir}, 2, "there is no option --port; did you mean --http PORT"},
 		{nil, []string{"-p", "8080", dir}, 2, "there is no option -p; did you mean --http PORT"},
 		{nil, []string{dir, "--nohttp"}, 2, "did you mean --no-http?"},
@@ -46,6 +48,13 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		{[]string{"SHARE_FTP_IDLE=soon"}, []string{dir}, 2, `SHARE_FTP_IDLE "soon" is not a duration`},
 		{nil, []string{"--reader", "Yubikey", dir}, 2, "--reader needs --encrypt or --sign"},
 		{nil, []string{dir, "--armor"}, 2, "--armor needs --encrypt or --recipient or --sign"},
+		{nil, []string{"--pin-file", "pin.txt", dir}, 2, "--pin-file needs --sign"},
+		{nil, []string{"--uid", "Ada <ada@example.org>", dir}, 2, "--uid needs --sign"},
+		{nil, []string{"--sign=false", "--pin-file", "pin.txt", dir}, 2, "--pin-file needs --sign"},
+		{nil, []string{dir, "--no-ftp", "--passive-ports", "50000-50100"}, 2, "--passive-ports is for FTP, which --no-ftp turns off"},
+		{nil, []string{dir, "--no-ftp", "--ftp-idle", "1m"}, 2, "--ftp-idle is for FTP, which --no-ftp turns off"},
+		{nil, []string{dir, "--no-http", "--http", "8080"}, 2, "--http is for HTTP, which --no-http turns off"},
+		{[]string{"SHARE_FTP=:2222"}, []string{dir, "--no-ftp"}, 2, "--ftp (SHARE_FTP is set) is for FTP, which --no-ftp turns off"},
 		{nil, []string{dir, "--http"}, 2, "--http needs a value"},
 	} {
 		code, _, stderr := runShare(t, tc.env, tc.args...)

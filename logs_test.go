@@ -47,6 +47,9 @@ func TestAccessLogOneSchema(t *testing.T) {
 		{r.ftp + file[1:]},
 		{r.url + "nope"},
 		{r.ftp + "nope"},
+		{"--ignore-content-length", r.ftp + "gone.txt"}, // RETR without SIZE first
+		{r.ftp + "nodir/a.txt"},                         // CWD into a missing folder
+		{"-Q", "XYZ", r.ftp + file[1:]},                 // a command share does not know
 		{"-X", "DELETE", r.url + "nope"},
 		{"-T", filepath.Join(dir, "Tài liệu", "a b.txt"), r.ftp + "up.txt"},
 		{"-H", "Host: evil.example", r.url},
@@ -63,6 +66,7 @@ func TestAccessLogOneSchema(t *testing.T) {
 	var urls []string
 	foreign := false
 	for _, l := range logLines(t, r.stderr.String()) {
+		checkMilliseconds(t, l)
 		switch l["msg"] {
 		case "listening":
 			for _, u := range l["urls"].([]any) {
@@ -81,6 +85,9 @@ func TestAccessLogOneSchema(t *testing.T) {
 		{"ftp", "RETR", "/Tài liệu/a b.txt", 226},
 		{"http", "GET", "/nope", 404},
 		{"ftp", "SIZE", "/nope", 550},
+		{"ftp", "RETR", "/gone.txt", 550},
+		{"ftp", "CWD", "/nodir", 550},
+		{"ftp", "XYZ", "", 500},
 		{"http", "DELETE", "/nope", 405},
 		{"ftp", "STOR", "/up.txt", 550},
 		{"http", "GET", "/", 421},
@@ -115,6 +122,21 @@ func checkAccessFields(t *testing.T, l map[string]any) {
 	}
 	if _, ok := l["duration"]; ok {
 		t.Errorf("access event has a duration besides duration_ms: %v", l)
+	}
+}
+
+// checkMilliseconds checks that an event gives its durations in
+// milliseconds: slog writes a time.Duration as nanoseconds in JSON, and
+// as "5s" in text.
+func checkMilliseconds(t *testing.T, l map[string]any) {
+	t.Helper()
+	for k, v := range l {
+		if n, ok := v.(float64); ok && n >= 1e9 && !strings.HasSuffix(k, "bytes") {
+			t.Errorf("%q: %s = %v looks like nanoseconds; durations go in NAME_ms", l["msg"], k, n)
+		}
+	}
+	if msg, _ := l["msg"].(string); strings.HasPrefix(msg, "stopping:") && l["grace_ms"] != float64(5000) {
+		t.Errorf("stopping event without grace_ms: %v", l)
 	}
 }
 

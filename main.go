@@ -134,7 +134,7 @@ func serveFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "ftp-idle", Category: catFTP, Value: ftpshare.DefaultIdle, DefaultText: "5m", Usage: "drop FTP clients idle this `DURATION` (30s, 5m, 1h)", EnvVars: envOf("ftp-idle")},
 		&cli.BoolFlag{Name: "encrypt", Category: catEncryption, Usage: "encrypt every download to the encryption key on the attached OpenPGP card", EnvVars: envOf("encrypt")},
 		&cli.StringSliceFlag{Name: "recipient", Category: catEncryption, Usage: "also encrypt to the OpenPGP public key in `FILE` (repeatable; alone it enables encryption without a card)", EnvVars: envOf("recipient")},
-		&cli.StringFlag{Name: "reader", Category: catEncryption, Usage: "PC/SC reader `NAME` to use with --encrypt (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
+		&cli.StringFlag{Name: "reader", Category: catEncryption, Usage: "PC/SC reader `NAME` of the card for --encrypt or --sign (default: the first one holding an OpenPGP card)", EnvVars: envOf("reader")},
 		&cli.BoolFlag{Name: "armor", Category: catEncryption, Usage: "ASCII-armored encrypted output (.asc) instead of binary (.gpg)", EnvVars: envOf("armor")},
 		&cli.StringFlag{Name: "log-format", Category: catOutput, Value: "text", Usage: "`FORMAT` of the log on stderr: text or json", EnvVars: envOf("log-format")},
 		&cli.BoolFlag{Name: "quiet", Category: catOutput, Aliases: []string{"q"}, Usage: "no banner and no access log; errors only", EnvVars: envOf("quiet")},

@@ -102,7 +102,17 @@ func folderArg(c *cli.Context) (string, error) {
 	case 1:
 		return c.Args().First(), nil
 	}
+	for _, a := range c.Args().Slice() {
+		if hint := listenHint(a); hint != "" && !exists(a) {
+			return "", usagef("share takes one folder, got %d arguments; %s", c.NArg(), hint)
+		}
+	}
 	return "", usagef("share takes one folder, got %d arguments", c.NArg())
+}
+
+func exists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
 }
 
 // openFolder opens the shared folder, with a clear error for the usual
@@ -112,8 +122,8 @@ func openFolder(dir string, hidden bool) (*sharefs.Dir, error) {
 	switch {
 	case err == nil:
 		return root, nil
-	case errors.Is(err, fs.ErrNotExist) && isPortNumber(dir):
-		return nil, fmt.Errorf("folder %q does not exist; to serve on port %s, use --http %s (and --ftp PORT for FTP)", dir, dir, dir)
+	case errors.Is(err, fs.ErrNotExist) && listenHint(dir) != "":
+		return nil, fmt.Errorf("folder %q does not exist; %s", dir, listenHint(dir))
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("folder %q does not exist; give the path of an existing folder", dir)
 	case errors.Is(err, sharefs.ErrNotDir):
@@ -132,8 +142,19 @@ func recipientsOf(v sharefs.View) []string {
 	return nil
 }
 
-// isPortNumber reports an argument that looks like a port (`share 8080`,
-// a habit from python -m http.server).
+// listenHint says how to listen where an argument that is no folder
+// seems to ask (`share 8080`, a habit from python -m http.server, or
+// `share :8080`); "" when it does not look like a port or an address.
+func listenHint(arg string) string {
+	if isPortNumber(arg) {
+		return fmt.Sprintf("to serve on port %s, use --http %s (and --ftp PORT for FTP)", arg, arg)
+	}
+	if _, port, err := net.SplitHostPort(arg); err == nil && isPortNumber(port) {
+		return fmt.Sprintf("to listen on %s, use --http %s", arg, arg)
+	}
+	return ""
+}
+
 func isPortNumber(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n > 0 && n < 65536
@@ -195,7 +216,7 @@ func runServices(services []service, logger *slog.Logger, withdraw func()) error
 	var runErr error
 	select {
 	case sig := <-sigs:
-		logger.Info("stopping: transfers in flight may finish; signal again to quit now", "signal", sig.String(), "grace", shutdownGrace)
+		logger.Info("stopping: transfers in flight may finish; signal again to quit now", "signal", sig.String(), "grace_ms", shutdownGrace.Milliseconds())
 	case runErr = <-failed:
 	}
 	withdraw()
@@ -224,7 +245,7 @@ func shutdown(services []service, logger *slog.Logger) {
 			err := s.server.Shutdown(ctx)
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
-				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace", shutdownGrace)
+				logger.Warn("transfers still running at the end of the grace period were cut", "proto", s.proto, "grace_ms", shutdownGrace.Milliseconds())
 			case err != nil:
 				logger.Warn("shutdown was not clean", "proto", s.proto, "err", err)
 			}

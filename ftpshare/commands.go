@@ -73,8 +73,16 @@ func wrapped(name string, inner ftp.Command) command {
 		name:  name,
 		auth:  inner.RequireAuth(),
 		param: inner.RequireParam(),
-		run: func(_ *Server, sess *ftp.Session, st *session, arg string) {
-			st.conn.relay(func() { inner.Execute(sess, arg) })
+		run: func(s *Server, sess *ftp.Session, st *session, arg string) {
+			path, start := "", time.Now()
+			if name == "CWD" || name == "XCWD" {
+				path = sess.BuildPath(arg)
+			}
+			// A refusal is logged as HTTP logs its 404s; the rest of
+			// these commands send nothing worth a line.
+			if code := st.conn.relay(func() { inner.Execute(sess, arg) }); code >= 400 {
+				s.logAccess(st, name, path, code, 0, start, "")
+			}
 		},
 	}
 }

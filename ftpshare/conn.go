@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -133,6 +134,7 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 		}
 		line, ok, err := c.lines.next()
 		if ok && c.readErr == nil && !c.hasLeft() {
+			c.logUnknown(line)
 			c.out = append([]byte(line), '\r', '\n')
 			c.mu.Unlock()
 			continue
@@ -170,6 +172,25 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 		}
 	}
 }
+
+// logUnknown logs a command this server does not know, which goftp
+// answers with 500, as HTTP logs an unknown method's 405. The command
+// is cut short: it is whatever the client sent.
+func (c *ctrlConn) logUnknown(line string) {
+	cmd, _, _ := strings.Cut(line, " ")
+	cmd = strings.ToUpper(cmd)
+	if c.srv.commands[cmd] != nil {
+		return
+	}
+	if len(cmd) > maxUnknownCmd {
+		cmd = cmd[:maxUnknownCmd] + "…"
+	}
+	c.srv.logAccess(c.state, cmd, "", 500, 0, time.Now(), "")
+}
+
+// maxUnknownCmd is how much of an unknown command is logged; FTP's are
+// four letters.
+const maxUnknownCmd = 16
 
 // errClientLeft reports a client that left with command lines queued.
 var errClientLeft = errors.New("client left")
@@ -219,10 +240,10 @@ func (c *ctrlConn) fail(err error) error {
 		c.srv.log.Warn("ftp command line too long", "conn", c.id, "client", c.peer, "max", maxLine)
 		c.reply(500, fmt.Sprintf("Command line too long (over %d bytes); closing connection.", maxLine))
 	case errors.Is(err, errIdle):
-		c.srv.log.Info("ftp client idle, dropped", "conn", c.id, "client", c.peer, "idle", c.srv.idle)
+		c.srv.log.Info("ftp client idle, dropped", "conn", c.id, "client", c.peer, "idle_ms", c.srv.idle.Milliseconds())
 		c.reply(421, fmt.Sprintf("No command for %s; closing connection.", c.srv.idle))
 	case errors.Is(err, errLoginTimeout):
-		c.srv.log.Info("ftp client did not log in in time, dropped", "conn", c.id, "client", c.peer, "limit", c.srv.loginWait)
+		c.srv.log.Info("ftp client did not log in in time, dropped", "conn", c.id, "client", c.peer, "limit_ms", c.srv.loginWait.Milliseconds())
 		c.reply(421, fmt.Sprintf("Not logged in within %s; closing connection.", c.srv.loginWait))
 	}
 	return err
@@ -248,24 +269,30 @@ func (c *ctrlConn) Write(p []byte) (int, error) {
 
 // relay runs a goftp command and sends its replies once it is done,
 // cleaned as a whole: goftp writes through a 4 KiB buffer, so a long
-// reply would otherwise reach Write in pieces split anywhere.
-func (c *ctrlConn) relay(run func()) {
+// reply would otherwise reach Write in pieces split anywhere. It returns
+// the code of the first reply, 0 if there was none.
+func (c *ctrlConn) relay(run func()) (code int) {
 	c.wmu.Lock()
 	c.capturing = true
 	c.wmu.Unlock()
-	defer c.flushCaptured()
+	defer func() { code = c.flushCaptured() }()
 	run()
+	return 0
 }
 
-// flushCaptured ends a capture of relay and sends what it held.
-func (c *ctrlConn) flushCaptured() {
+// flushCaptured ends a capture of relay, sends what it held and returns
+// the code of its first reply.
+func (c *ctrlConn) flushCaptured() int {
 	c.wmu.Lock()
 	b := c.captured
 	c.capturing, c.captured = false, nil
 	c.wmu.Unlock()
-	if len(b) > 0 {
-		_, _ = c.send(cleanReplies(b))
+	if len(b) == 0 {
+		return 0
 	}
+	_, _ = c.send(cleanReplies(b))
+	code, _ := strconv.Atoi(string(b[:min(3, len(b))]))
+	return code
 }
 
 // send writes bytes that are whole, clean replies.

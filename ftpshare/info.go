@@ -261,7 +261,7 @@ func (s *Server) replyListError(st *session, arg string, err error) {
 		s.log.Warn("ftp pattern refused", "conn", st.conn.id, "client", st.conn.peer, "reason", limit.why)
 		st.conn.reply(501, limit.why+".")
 	case errors.Is(err, errBusy):
-		s.log.Warn("ftp listing refused: busy", "conn", st.conn.id, "client", st.conn.peer, "waited", s.listWait)
+		s.log.Warn("ftp listing refused: busy", "conn", st.conn.id, "client", st.conn.peer, "waited_ms", s.listWait.Milliseconds())
 		st.conn.reply(450, "Server busy with other listings; try again shortly.")
 	case errors.Is(err, errListingMemory):
 		s.log.Warn("ftp listing refused: memory", "conn", st.conn.id, "client", st.conn.peer,

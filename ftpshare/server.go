@@ -335,7 +335,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 				return nil, err
 			}
 			// Out of file descriptors and the like: wait, do not spin.
-			l.srv.log.Warn("ftp accept failed; retrying", "err", err, "in", backoff)
+			l.srv.log.Warn("ftp accept failed; retrying", "err", err, "retry_in_ms", backoff.Milliseconds())
 			time.Sleep(backoff)
 			backoff = min(2*backoff, time.Second)
 			continue

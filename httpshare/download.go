@@ -220,7 +220,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string
 		err = fmt.Errorf("sent %d bytes of %d", n, entry.Size)
 	}
 	if err != nil {
-		s.log.Warn("download failed", "path", name, "bytes", n, "after", time.Since(start), "err", err)
+		s.log.Warn("download failed", "path", name, "bytes", n, "duration_ms", time.Since(start).Milliseconds(), "reason", accesslog.Reason(err))
 		// The client must not take a short body for the whole file.
 		panic(http.ErrAbortHandler)
 	}

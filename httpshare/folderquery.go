@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"example.com/share/internal/accesslog"
 	"example.com/share/internal/clientaddr"
 	"example.com/share/sharefs"
 )
@@ -149,7 +150,7 @@ func (s *Server) takeFolderJob(w http.ResponseWriter, r *http.Request, dir strin
 	release, err := s.folderJobs.acquire(r.Context(), clientaddr.Parse(r.RemoteAddr))
 	if err != nil {
 		if r.Context().Err() == nil {
-			s.log.Warn("folder download refused: no free slot", "client", r.RemoteAddr, "path", dir, "reason", err)
+			s.log.Warn("folder download refused: no free slot", "client", accesslog.ClientOf(r.RemoteAddr).String(), "path", dir, "reason", err)
 			serveBusy(w, r, dir, err)
 		}
 		return nil, false
