@@ -118,23 +118,26 @@ var turnedOff = []struct {
 	{"no-ftp", "FTP", []string{"ftp", "passive-ports", "ftp-idle"}},
 }
 
-// checkRequires refuses an option given without any option it needs, or
-// with the --no-* option that turns its server off.
+// checkRequires refuses an option typed without any option it needs, or
+// with the --no-* option that turns its server off. An option that comes
+// from its SHARE_* variable is a standing default, never refused here:
+// SHARE_READER in a profile must not stop a plain `share`.
 func checkRequires(c *cli.Context) error {
 	// A switch given as false counts as not given.
-	given := func(name string) bool { return c.IsSet(name) && c.Value(name) != false }
+	on := func(name string) bool { return c.IsSet(name) && c.Value(name) != false }
+	typed := func(name string) bool { return on(name) && os.Getenv(envOf(name)[0]) == "" }
 	for _, r := range requires {
-		if !given(r.name) || slices.ContainsFunc(r.needs, given) {
+		if !typed(r.name) || slices.ContainsFunc(r.needs, on) {
 			continue
 		}
-		return usagef("%s needs --%s", optionName(r.name), strings.Join(r.needs, " or --"))
+		return usagef("--%s needs --%s", r.name, strings.Join(r.needs, " or --"))
 	}
 	for _, t := range turnedOff {
 		if !c.Bool(t.off) {
 			continue
 		}
-		if i := slices.IndexFunc(t.options, given); i >= 0 {
-			return usagef("%s is for %s, which %s turns off; drop one of them", optionName(t.options[i]), t.proto, optionName(t.off))
+		if i := slices.IndexFunc(t.options, typed); i >= 0 {
+			return usagef("--%s is for %s, which %s turns off; drop one of them", t.options[i], t.proto, optionName(t.off))
 		}
 	}
 	return nil

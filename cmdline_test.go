@@ -54,7 +54,7 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		{nil, []string{dir, "--no-ftp", "--passive-ports", "50000-50100"}, 2, "--passive-ports is for FTP, which --no-ftp turns off"},
 		{nil, []string{dir, "--no-ftp", "--ftp-idle", "1m"}, 2, "--ftp-idle is for FTP, which --no-ftp turns off"},
 		{nil, []string{dir, "--no-http", "--http", "8080"}, 2, "--http is for HTTP, which --no-http turns off"},
-		{[]string{"SHARE_FTP=:2222"}, []string{dir, "--no-ftp"}, 2, "--ftp (SHARE_FTP is set) is for FTP, which --no-ftp turns off"},
+		{[]string{"SHARE_NO_FTP=1"}, []string{dir, "--ftp", ":2222"}, 2, "--ftp is for FTP, which --no-ftp (SHARE_NO_FTP is set) turns off"},
 		{nil, []string{dir, "--http"}, 2, "--http needs a value"},
 	} {
 		code, _, stderr := runShare(t, tc.env, tc.args...)

@@ -272,7 +272,10 @@ func TestOptionsFromEnvironment(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".dot"), []byte("dot"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := startShare(t, []string{"SHARE_HTTP=127.0.0.1:0", "SHARE_NO_FTP=true", "SHARE_HIDDEN=true", "SHARE_LOG_FORMAT=json"}, dir)
+	// Standing defaults that mean nothing in this run (FTP off, no card)
+	// are not refused.
+	r := startShare(t, []string{"SHARE_HTTP=127.0.0.1:0", "SHARE_NO_FTP=true", "SHARE_HIDDEN=true", "SHARE_LOG_FORMAT=json",
+		"SHARE_FTP=127.0.0.1:0", "SHARE_PASSIVE_PORTS=50000-50100", "SHARE_READER=Some Reader", "SHARE_PIN_FILE=/nonexistent"}, dir)
 	if body := get(t, r.url+".dot"); body != "dot" {
 		t.Errorf("GET .dot with SHARE_HIDDEN = %q", body)
 	}
