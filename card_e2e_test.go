@@ -46,8 +46,12 @@ func TestEncryptedDownloadsDecryptThroughTheCard(t *testing.T) {
 			if tc.armor {
 				args, suffix = append(args, "--armor"), ".asc"
 			}
-			r := startShare(t, nil, append(args, dir)...)
+			// The banner names the card's key as gpg --list-keys does.
+			r := startShare(t, []string{"GNUPGHOME=" + owner.Home}, append(args, dir)...)
 			checkLoopback(t, r.url)
+			if want := "<owner@example.org>, key " + owner.Fingerprint("owner@example.org"); !strings.Contains(r.banner, want) {
+				t.Errorf("banner lacks %q:\n%s", want, r.banner)
+			}
 
 			listed := listSizes(t, r.url)
 			if _, ok := listed["notes.txt"]; ok {

@@ -43,13 +43,21 @@ func cardFolder(t *testing.T) (dir string, files map[string][]byte) {
 	return dir, files
 }
 
-// TestBadRecipientFile: a key file that is no key is one line on stderr
-// naming the fix, and exit code 1.
+// TestBadRecipientFile: a key file that is no key, or a secret key given
+// by mistake, is one line on stderr naming the fix, and exit code 1.
+// (Expired and ElGamal keys: cardcrypt's TestRecipientFileErrors.)
 func TestBadRecipientFile(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "key.asc")
 	os.WriteFile(bad, []byte("not a key"), 0o644)
-	code, _, stderr := runShare(t, nil, append(append([]string{"--recipient", bad}, loopbackArgs...), t.TempDir())...)
-	expectOneLineError(t, code, stderr, "gpg --export")
+	g := cardtest.NewGnuPG(t, false)
+	g.GenerateSoftware("secret@example.org", "ed25519", "cv25519")
+	fpr := g.Fingerprint("secret@example.org")
+	secret := filepath.Join(t.TempDir(), "secret.asc")
+	os.WriteFile(secret, g.Run(nil, "--passphrase", "", "--pinentry-mode", "loopback", "--armor", "--export-secret-keys", fpr), 0o600)
+	for file, want := range map[string]string{bad: "gpg --export", secret: "give the public key only: gpg --export --armor " + fpr} {
+		code, _, stderr := runShare(t, nil, append(append([]string{"--recipient", file}, loopbackArgs...), t.TempDir())...)
+		expectOneLineError(t, code, stderr, want)
+	}
 }
 
 func expectOneLineError(t *testing.T, code int, stderr, want string) {

@@ -126,6 +126,22 @@ const visibleRows = `Array.from(document.querySelectorAll("table.list tbody tr:n
   .filter(function (r) { return !r.hidden; })
   .map(function (r) { return r.cells[0].querySelector("a").textContent; })`
 
+// shownCopyButtons counts the copy buttons not fully transparent.
+const shownCopyButtons = `Array.from(document.querySelectorAll("button.cp"))
+  .filter(function (b) { return getComputedStyle(b).opacity !== "0"; }).length`
+
+// headerOffsets measures, in px, how far each header is from the cell
+// it names in the first row: name and time by left edge, size by right
+// edge, and whether time and size headers share a line as in the row.
+const headerOffsets = `(function () {
+  var row = document.querySelector("table.list tbody tr:not(.up)");
+  function box(s, root) { return (root || document).querySelector(s).getBoundingClientRect(); }
+  var hn = box("th.n"), hm = box("th.m"), hs = box("th.s");
+  var rn = box("td.n", row), rm = box("td.m", row), rs = box("td.s", row);
+  return {n: Math.round(hn.left - rn.left), m: Math.round(hm.left - rm.left),
+    s: Math.round(hs.right - rs.right), line: Math.round((hm.top - hs.top) - (rm.top - rs.top))};
+})()`
+
 func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
@@ -170,6 +186,15 @@ func TestBrowserWithScript(t *testing.T) {
 	}
 	if n := run(t, ctx, "copy buttons", chromedp.Evaluate[int](`document.querySelectorAll("button.cp").length`)); n != len(want) {
 		t.Errorf("%d copy-link buttons for %d rows", n, len(want))
+	}
+	// No clutter: a row's copy button shows only while the row is pointed at.
+	if n := run(t, ctx, "copy buttons shown", chromedp.Evaluate[int](shownCopyButtons)); n != 0 {
+		t.Errorf("%d copy buttons shown with no row pointed at", n)
+	}
+	at := run(t, ctx, "a row's place", chromedp.Evaluate[[]float64](`(function () { var b = document.querySelector('a[href="big.txt"]').getBoundingClientRect(); return [b.left + 5, b.top + b.height / 2]; })()`))
+	do(t, ctx, "point at a row", chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1]))
+	if n := run(t, ctx, "copy buttons shown", chromedp.Evaluate[int](shownCopyButtons)); n != 1 {
+		t.Errorf("%d copy buttons shown with one row pointed at, want 1", n)
 	}
 	if s := run(t, ctx, "relative time", chromedp.Evaluate[string](`document.querySelector("tbody time").textContent`)); !strings.Contains(s, "ago") && s != "just now" {
 		t.Errorf("time shows %q, want a relative time", s)
@@ -299,10 +324,17 @@ func screenshots(t *testing.T, ctx context.Context, url string) {
 	if err := os.WriteFile(filepath.Join(out, "page-404.png"), png404, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// A phone: the page must not scroll sideways.
-	do(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))
+	// A phone: the page must not scroll sideways, the headers sit over
+	// what they name, and a touch screen gets no copy buttons.
+	do(t, ctx, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("filter")))
 	if w := run(t, ctx, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
 		t.Errorf("page is %d px wide on a 390 px phone", w)
+	}
+	if off := run(t, ctx, "header alignment", chromedp.Evaluate[map[string]float64](headerOffsets)); off["n"] != 0 || off["m"] != 0 || off["s"] != 0 || off["line"] != 0 {
+		t.Errorf("phone headers off their rows by %v px (n, m: left edges; s: right edges; line: m and s on one line)", off)
+	}
+	if n := run(t, ctx, "copy buttons on touch", chromedp.Evaluate[int](`Array.from(document.querySelectorAll("button.cp")).filter(function (b) { return b.offsetParent !== null; }).length`)); n != 0 {
+		t.Errorf("%d copy buttons laid out on a touch screen", n)
 	}
 	png := run(t, ctx, "phone screenshot", chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(out, "page-phone.png"), png, 0o644); err != nil {

@@ -79,7 +79,7 @@ func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name stri
 	ctype, err := seekableType(name, rs)
 	if err != nil {
 		s.log.Error("read failed", "path", name, "err", err)
-		http.Error(w, "500 internal server error", http.StatusInternalServerError)
+		s.errorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	setFileHeaders(h, ctype)

@@ -151,7 +151,7 @@ func (s *Server) takeFolderJob(w http.ResponseWriter, r *http.Request, dir strin
 	if err != nil {
 		if r.Context().Err() == nil {
 			s.log.Warn("folder download refused: no free slot", "client", accesslog.ClientOf(r.RemoteAddr).String(), "path", dir, "reason", err)
-			serveBusy(w, r, dir, err)
+			s.serveBusy(w, r, err)
 		}
 		return nil, false
 	}

@@ -3,7 +3,6 @@ package httpshare
 import (
 	"context"
 	"fmt"
-	"html"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -74,26 +73,9 @@ func (s *folderSlots) signal() {
 }
 
 // serveBusy answers a folder job that found no free slot: 503 with
-// Retry-After, a short page in the listing's style for a browser, one
-// line of text for anything else.
-func serveBusy(w http.ResponseWriter, r *http.Request, dir string, why error) {
-	h := w.Header()
-	h.Set("Retry-After", strconv.Itoa(folderJobRetry))
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	msg := fmt.Sprintf("The server is busy making other archives and checksums (%s). Try again in %d seconds.", strings.TrimSuffix(why.Error(), "."), folderJobRetry)
-	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = fmt.Fprintf(w, "503 %s\n", msg)
-		return
-	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", pageCSP)
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"+
-		"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\">"+
-		"<link rel=\"icon\" href=\"data:,\"><title>Server busy</title><style>%s</style></head>\n<body><main>"+
-		"<p class=\"busy\">%s</p><p><a href=\"%s\">Back to the folder</a></p></main></body></html>\n",
-		pageCSS, html.EscapeString(msg), html.EscapeString(folderURL(dir)))
+// Retry-After, in the words of every error answer.
+func (s *Server) serveBusy(w http.ResponseWriter, r *http.Request, why error) {
+	w.Header().Set("Retry-After", strconv.Itoa(folderJobRetry))
+	say := fmt.Sprintf("The server is busy making other archives and checksums (%s). Try again in %d seconds.", strings.TrimSuffix(why.Error(), "."), folderJobRetry)
+	s.sayError(w, r, http.StatusServiceUnavailable, errorMsg{"503 " + say + "\n", "Server busy", say})
 }

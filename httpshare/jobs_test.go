@@ -145,6 +145,9 @@ func TestFolderJobsBusy(t *testing.T) {
 		!strings.Contains(body, "busy") || resp.Header.Get("Content-Disposition") != "" {
 		t.Fatalf("every slot held, a browser: %d %q %q", resp.StatusCode, resp.Header, body)
 	}
+	if !strings.Contains(body, `<nav class="crumbs"`) || !strings.Contains(body, `<a href="/">Go to /</a>`) {
+		t.Errorf("the busy page is not in the page's style with a way back:\n%.600s", body)
+	}
 	first.Close() // its job fails its next write or is seen gone, and gives its slot back
 	resp, body = getFrom(t, "127.0.6.3", ts.URL+"/?sha256", "*/*")
 	if resp.StatusCode != 200 || !strings.Contains(body, "data.zip") {

@@ -172,6 +172,16 @@ func TestFooterCommands(t *testing.T) {
 			t.Errorf("footer lacks %s", want)
 		}
 	}
+	// The FTP address is shown as people read it, not percent-encoded.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "Tài liệu"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	uni := startServer(t, shareView(t, dir, false), nil)
+	_, page = doRequest(t, "GET", uni.URL+"/T%C3%A0i%20li%E1%BB%87u/")
+	if want := `>ftp://HOST:2121/Tài liệu/</code>`; !strings.Contains(string(page), want) {
+		t.Errorf("footer lacks %s", want)
+	}
 }
 
 // TestFooterCommandsWork runs the footer's curl and wget commands, as a
@@ -297,5 +307,25 @@ func TestErrorPages(t *testing.T) {
 	resp, body = doRequest(t, "GET", ts.URL+"/sub%20dir/missing")
 	if resp.StatusCode != 404 || string(body) != notFoundBody {
 		t.Errorf("404 for a program: %d %q", resp.StatusCode, body)
+	}
+	// A name the share does not answer to: the page names it and the
+	// option, and links to the address the request reached, not into
+	// the share.
+	out, err := exec.Command(testutil.NeedTool(t, "curl"), "-sS", "-w", "\n%{http_code}", "-H", "Host: evil.example:80",
+		"-H", "Accept: "+html, ts.URL+"/sub%20dir/").Output()
+	if err != nil {
+		t.Fatalf("curl with a foreign Host: %v", err)
+	}
+	page, ok := strings.CutSuffix(string(out), "\n421")
+	if !ok {
+		t.Errorf("foreign Host: not a 421: %q", out[max(0, len(out)-100):])
+	}
+	for _, want := range []string{"<h1>Wrong address</h1>", "evil.example", "--public-host", `<a href="` + ts.URL + `/">`, pageCSS} {
+		if !strings.Contains(page, want) {
+			t.Errorf("421 page lacks %.60q:\n%.400s", want, page)
+		}
+	}
+	if strings.Contains(page, "sub dir") {
+		t.Error("421 page shows the share's folders")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -141,7 +140,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.hosts.allowed(r.Host) {
 		s.hosts.warnOnce(s.log, r.Host, accesslog.ClientOf(r.RemoteAddr).String())
-		misdirected(lw)
+		s.misdirected(lw, r, unlocked)
 		return
 	}
 	switch {
@@ -162,14 +161,6 @@ func machineNames(log *slog.Logger) hostnames.Names {
 		log.Warn("only IP addresses and --public-host will be answered", "err", err)
 	}
 	return n
-}
-
-// misdirected answers a request for a host name that is not this
-// machine's (see hostCheck).
-func misdirected(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusMisdirectedRequest)
-	io.WriteString(w, "This share answers to its IP addresses and this machine's name only: use the address share printed.\n")
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after

@@ -59,7 +59,7 @@ func (s *Server) serveSigning(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) serveFileSignature(w http.ResponseWriter, r *http.Request, name string) {
 	view, plain, ok := cardcrypt.SignedView(s.view, name)
 	if !ok {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	ctx, stop := watchClient(r)
@@ -87,7 +87,7 @@ func (s *Server) sigName(listed, plain string) string {
 func (s *Server) serveSumsSignature(w http.ResponseWriter, r *http.Request, dir string) {
 	view, _, ok := cardcrypt.SignedView(s.view, "")
 	if !ok {
-		notFound(w)
+		s.errorPage(w, r, http.StatusNotFound)
 		return
 	}
 	e, err := view.Stat(dir)
@@ -162,10 +162,10 @@ func (s *Server) sendSignature(w http.ResponseWriter, r *http.Request, name, fil
 	case err == nil:
 		s.sendSmall(w, r, "application/pgp-signature", filename, sig)
 	case errors.Is(err, cardcrypt.ErrSignBusy), errors.Is(err, cardcrypt.ErrChangedWhileSigning):
-		unavailable(w, cardcrypt.RetryAfter.Seconds(), err.Error())
+		s.unavailable(w, r, cardcrypt.RetryAfter.Seconds(), err.Error())
 	case errors.Is(err, cardcrypt.ErrSignUnavailable):
 		s.log.Warn("signature refused: the card is not available", "path", name, "err", err)
-		unavailable(w, 10, "The card that signs is not available right now.")
+		s.unavailable(w, r, 10, "The card that signs is not available right now.")
 	case r.Context().Err() != nil:
 		// The client has gone; nobody to answer.
 	default:
@@ -174,10 +174,9 @@ func (s *Server) sendSignature(w http.ResponseWriter, r *http.Request, name, fil
 }
 
 // unavailable answers 503 with Retry-After.
-func unavailable(w http.ResponseWriter, seconds float64, msg string) {
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, seconds float64, msg string) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(seconds, 1))))
-	w.Header().Set("Cache-Control", "no-store")
-	http.Error(w, "503 "+msg, http.StatusServiceUnavailable)
+	s.sayError(w, r, http.StatusServiceUnavailable, errorMsg{"503 " + msg + "\n", "Try again shortly", msg})
 }
 
 // servePubkey answers /?pubkey with the card's armored certificate.

@@ -126,6 +126,11 @@ func TestSignatureRefusals(t *testing.T) {
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%v: %d, Retry-After %q", err, resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
+		// A browser gets the page's style and a way back to the folder.
+		resp, page := doRequest(t, "GET", base+"/a.txt?sig", "Accept", "text/html")
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(page), `<a href="/">Go to /</a>`) {
+			t.Errorf("%v for a browser: %d %.300s", err, resp.StatusCode, page)
+		}
 		if resp, body := doRequest(t, "GET", base+"/a.txt"); resp.StatusCode != 200 || string(body) != "alpha\n" {
 			t.Errorf("%v: the file itself: %d", err, resp.StatusCode)
 		}
