@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -358,5 +359,44 @@ func otherClientSigned(t *testing.T, u string, refused <-chan struct{}) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || err != nil || len(body) == 0 {
 		t.Errorf("another client during the flood: %d, %d bytes, %v; want a signature", resp.StatusCode, len(body), err)
+	}
+}
+
+// TestSignPINFromTerminal: without --pin-file share asks for the PIN on
+// its terminal, which does not echo it, and then signs.
+func TestSignPINFromTerminal(t *testing.T) {
+	signingCard(t, cardtest.Cv25519)
+	dir, _ := cardFolder(t)
+	master, slave := openPTY(t)
+	port := freePort(t)
+	cmd := exec.Command(testutil.BuildShare(t), "--sign", "--no-ftp", "--http", fmt.Sprintf("127.0.0.1:%d", port), dir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	slave.Close()
+	term := &syncBuffer{}
+	go io.Copy(term, master) // ends with EIO once share exits
+	waitFor(t, "the PIN prompt", func() bool { return strings.Contains(term.String(), "PIN of the card's signature key:") })
+	if _, err := master.Write([]byte(cardtest.UserPIN + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitFor(t, "share to listen", func() bool {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	sig := fetchSignature(t, url+"notes.txt?sig").body
+	if len(sig) == 0 {
+		t.Error("no signature after the PIN was typed")
+	}
+	if strings.Contains(term.String(), cardtest.UserPIN) {
+		t.Errorf("the terminal echoed the PIN:\n%s", term.String())
 	}
 }
