@@ -4,8 +4,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -57,19 +61,26 @@ func expectVerifies(t *testing.T, g *cardtest.GnuPG, sig, data []byte, fpr strin
 }
 
 // TestSignedDownloads: share --sign serves signatures GnuPG and Sequoia
-// verify with the certificate from /?pubkey, over HTTP and FTP, plain
-// and behind encryption; a changed file gets a new signature.
+// verify with the certificate from /?pubkey, over HTTP and FTP, plain,
+// armored and behind encryption; the signed SHA256SUMS checks with
+// sha256sum -c; a changed file gets a new signature.
 func TestSignedDownloads(t *testing.T) {
 	for _, tc := range []struct {
-		algo    string
-		encrypt bool
+		algo           string
+		encrypt, armor bool
+		sigSuffix      string // of the names signatures are saved under
 	}{
-		{cardtest.Cv25519, false},
-		{cardtest.RSA, true},
+		{cardtest.Cv25519, false, false, ".sig"},
+		{cardtest.NISTP384, false, true, ".asc"},
+		// Armored behind encryption still .sig: NAME.asc is the encrypted file.
+		{cardtest.RSA, true, true, ".sig"},
 	} {
 		name := tc.algo
 		if tc.encrypt {
-			name += "/encrypt-armor"
+			name += "/encrypt"
+		}
+		if tc.armor {
+			name += "/armor"
 		}
 		t.Run(name, func(t *testing.T) {
 			_, owner, pin := signingCard(t, tc.algo)
@@ -78,7 +89,10 @@ func TestSignedDownloads(t *testing.T) {
 			args := []string{"--sign", "--pin-file", pin, "--uid", "Card Owner <owner@example.org>"}
 			suffix := ""
 			if tc.encrypt {
-				args, suffix = append(args, "--encrypt", "--armor"), ".asc"
+				args, suffix = append(args, "--encrypt"), ".asc"
+			}
+			if tc.armor {
+				args = append(args, "--armor")
 			}
 			r := startShare(t, nil, append(append(args, loopbackArgs...), dir)...)
 			checkLoopback(t, r.url)
@@ -87,10 +101,9 @@ func TestSignedDownloads(t *testing.T) {
 			for _, name := range []string{"notes.txt", "data set.bin", "sub/inside.bin"} {
 				resp := fetchSignature(t, r.url+pathEscape(name+suffix)+"?sig")
 				expectVerifies(t, verifier, resp.body, files[name], fpr)
-				// Armored behind encryption still .sig: NAME.asc is the encrypted file.
-				want := filepath.Base(name) + ".sig"
-				if cd := resp.header.Get("Content-Disposition"); !strings.Contains(cd, strconv.Quote(want)) {
-					t.Errorf("%s: Content-Disposition %q, want %s", name, cd, want)
+				expectSaveAs(t, resp, filepath.Base(name)+tc.sigSuffix)
+				if armored := bytes.HasPrefix(resp.body, []byte("-----BEGIN PGP SIGNATURE-----")); armored != tc.armor {
+					t.Errorf("%s: armored %v, want %v", name, armored, tc.armor)
 				}
 			}
 			sig := fetchSignature(t, r.url+"notes.txt"+suffix+"?sig").body
@@ -106,18 +119,25 @@ func TestSignedDownloads(t *testing.T) {
 				}
 				sums = plain
 			}
-			sumsSig := fetchSignature(t, r.url+"?sha256&sig").body
-			expectVerifies(t, verifier, sumsSig, sums, fpr)
+			sumsResp := fetchSignature(t, r.url+"?sha256&sig")
+			expectVerifies(t, verifier, sumsResp.body, sums, fpr)
+			expectSaveAs(t, sumsResp, "SHA256SUMS"+tc.sigSuffix)
 			if !bytes.Contains(sums, []byte("  sub/inside.bin\n")) {
 				t.Errorf("SHA256SUMS lacks the sub-folder:\n%s", sums)
 			}
+			sha256sumCheck(t, dir, sums)
 
 			page := get(t, r.url)
 			grouped := strings.Join(splitEvery(fpr, 4), " ")
-			for _, want := range []string{grouped, "notes.txt" + suffix + "?sig", "?sha256&amp;sig", "gpg --verify SHA256SUMS.sig SHA256SUMS"} {
+			verifySums := "gpg --verify SHA256SUMS" + tc.sigSuffix + " SHA256SUMS"
+			for _, want := range []string{grouped, "notes.txt" + suffix + "?sig", "?sha256&amp;sig",
+				"gpg --verify FILE" + tc.sigSuffix + " FILE", verifySums, "sha256sum -c SHA256SUMS"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("page lacks %q", want)
 				}
+			}
+			if strings.Contains(page, "gpg --decrypt") != tc.encrypt {
+				t.Errorf("page's SHA256SUMS command decrypts: %v, want %v", !tc.encrypt, tc.encrypt)
 			}
 
 			ftpSig := curlFTP(t, r.ftp+"notes.txt.sig")
@@ -140,6 +160,29 @@ func TestSignedDownloads(t *testing.T) {
 				t.Error("the old signature verifies the changed file")
 			}
 		})
+	}
+}
+
+// expectSaveAs checks the name a download is saved under.
+func expectSaveAs(t *testing.T, resp sigResponse, want string) {
+	t.Helper()
+	if cd := resp.header.Get("Content-Disposition"); !strings.Contains(cd, strconv.Quote(want)) {
+		t.Errorf("Content-Disposition %q, want %s", cd, want)
+	}
+}
+
+// sha256sumCheck runs sha256sum -c on sums in the shared folder dir.
+func sha256sumCheck(t *testing.T, dir string, sums []byte) {
+	t.Helper()
+	testutil.NeedTool(t, "sha256sum")
+	path := filepath.Join(t.TempDir(), "SHA256SUMS")
+	if err := os.WriteFile(path, sums, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sha256sum", "--strict", "-c", path)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("sha256sum -c SHA256SUMS: %v\n%s", err, out)
 	}
 }
 
@@ -187,7 +230,7 @@ func TestSignStartErrors(t *testing.T) {
 		t.Error("the PIN reached the log")
 	}
 	_, out, _ := runShare(t, nil, "card")
-	if !strings.Contains(out, "PIN retry counter : 3 0 3") || !strings.Contains(out, "Signature PIN ....: forced") {
+	if !strings.Contains(out, "PIN retry counter : 3 0 3") || !strings.Contains(out, "Signature PIN ....: forced") || !strings.Contains(out, "Signature counter :") {
 		t.Errorf("share card does not show the PIN counters:\n%s", out)
 	}
 }
@@ -243,7 +286,7 @@ func TestSignCardPulled(t *testing.T) {
 
 // TestSignQueueLimit: a burst of distinct signature requests from one
 // client gets 503 with Retry-After past its share of the queue, and
-// every admitted one a signature.
+// every admitted one a signature; meanwhile another client is signed for.
 func TestSignQueueLimit(t *testing.T) {
 	_, _, pin := signingCard(t, cardtest.RSA)
 	dir := t.TempDir()
@@ -251,9 +294,13 @@ func TestSignQueueLimit(t *testing.T) {
 	for i := range n {
 		testutil.SparseFile(t, filepath.Join(dir, "big"+strconv.Itoa(i)), 256<<20) // long to hash
 	}
+	os.WriteFile(filepath.Join(dir, "small.txt"), []byte("small\n"), 0o644)
 	r := startShare(t, nil, append(append([]string{"--sign", "--pin-file", pin, "--no-ftp"}, "--http", "127.0.0.1:0"), dir)...)
 	codes := make([]int, n)
+	refused := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
+	wg.Go(func() { otherClientSigned(t, r.url+"small.txt?sig", refused) })
 	for i := range n {
 		wg.Go(func() {
 			c := &http.Client{Timeout: 2 * time.Minute}
@@ -262,10 +309,18 @@ func TestSignQueueLimit(t *testing.T) {
 				t.Error(err)
 				return
 			}
+			// A slow signature's 200 goes out before it: read it whole.
+			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && (err != nil || len(body) == 0) {
+				t.Errorf("big%d?sig: 200 but no signature (%d bytes, %v)", i, len(body), err)
+			}
 			codes[i] = resp.StatusCode
-			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
-				t.Error("503 without Retry-After")
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				once.Do(func() { close(refused) })
+				if resp.Header.Get("Retry-After") == "" {
+					t.Error("503 without Retry-After")
+				}
 			}
 		})
 	}
@@ -281,5 +336,67 @@ func TestSignQueueLimit(t *testing.T) {
 	}
 	if ok == 0 || busy == 0 || ok > 2*n/3 || ok+busy != n {
 		t.Errorf("statuses %v: want some signed, the rest refused", codes)
+	}
+}
+
+// otherClientSigned asks for u from another loopback address once the
+// flood of the first one is refused, and expects a signature.
+func otherClientSigned(t *testing.T, u string, refused <-chan struct{}) {
+	select {
+	case <-refused:
+	case <-time.After(time.Minute):
+		t.Error("the flood was never refused")
+		return
+	}
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 5 * time.Second}
+	c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || err != nil || len(body) == 0 {
+		t.Errorf("another client during the flood: %d, %d bytes, %v; want a signature", resp.StatusCode, len(body), err)
+	}
+}
+
+// TestSignPINFromTerminal: without --pin-file share asks for the PIN on
+// its terminal, which does not echo it, and then signs.
+func TestSignPINFromTerminal(t *testing.T) {
+	signingCard(t, cardtest.Cv25519)
+	dir, _ := cardFolder(t)
+	master, slave := openPTY(t)
+	port := freePort(t)
+	cmd := exec.Command(testutil.BuildShare(t), "--sign", "--no-ftp", "--http", fmt.Sprintf("127.0.0.1:%d", port), dir)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	slave.Close()
+	term := &syncBuffer{}
+	go io.Copy(term, master) // ends with EIO once share exits
+	waitFor(t, "the PIN prompt", func() bool { return strings.Contains(term.String(), "PIN of the card's signature key:") })
+	if _, err := master.Write([]byte(cardtest.UserPIN + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	waitFor(t, "share to listen", func() bool {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	sig := fetchSignature(t, url+"notes.txt?sig").body
+	if len(sig) == 0 {
+		t.Error("no signature after the PIN was typed")
+	}
+	if strings.Contains(term.String(), cardtest.UserPIN) {
+		t.Errorf("the terminal echoed the PIN:\n%s", term.String())
 	}
 }

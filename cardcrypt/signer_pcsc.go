@@ -98,17 +98,19 @@ func (c *pcscCard) readKeys(ch *channel) (*signKey, *Key, error) {
 }
 
 // unlock verifies PW1 for signing unless it still is. It refuses cards
-// that want the PIN per signature and PINs one wrong try from blocking.
+// that want the PIN per signature, even while PW1 is verified (another
+// program on the shared card may have verified it), and PINs one wrong
+// try from blocking.
 func (c *pcscCard) unlock(ch *channel) error {
-	if _, err := ch.send(0x20, 0x00, 0x81, nil); err == nil {
-		return nil // still verified
-	}
 	ad, err := readAppData(ch)
 	if err != nil {
 		return err
 	}
 	if err := checkPINPolicy(ad.pwStatus); err != nil {
 		return err
+	}
+	if _, err := ch.send(0x20, 0x00, 0x81, nil); err == nil {
+		return nil // still verified
 	}
 	_, err = ch.send(0x20, 0x00, 0x81, c.pin)
 	var se *StatusError

@@ -92,11 +92,18 @@ func TestSignerThroughPCSC(t *testing.T) {
 
 // TestSignerCacheAndCounters: a version is signed once; content-keyed
 // signatures follow the bytes; the card's counters show the signatures.
+// Without --uid the certificate's user ID is the cardholder name.
 func TestSignerCacheAndCounters(t *testing.T) {
-	cardtest.StartWithKeys(t, cardtest.Cv25519, "owner@example.org")
+	_, owner := cardtest.StartWithKeys(t, cardtest.Cv25519, "owner@example.org")
+	owner.SetCardholder("Holder", "Ada Marie")
 	s, err := OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	other := cardtest.NewGnuPG(t, true)
+	other.Run(s.Certificate(), "--import")
+	if uids := string(other.Run(nil, "--with-colons", "--list-keys", s.Fingerprint())); !strings.Contains(uids, ":Ada Marie Holder:") {
+		t.Errorf("certificate without --uid lacks the cardholder name:\n%s", uids)
 	}
 	start := s.Signatures() // the certificate's self-signatures
 	a := signBytes(t, s, "v1", []byte("one"))
@@ -141,17 +148,87 @@ func TestSignerPINErrors(t *testing.T) {
 	if !errors.Is(err, ErrFewTries) || !strings.Contains(err.Error(), "1 tries left") {
 		t.Fatalf("one try left: %v", err)
 	}
+	expectPINTries(t, 1)
 	stack.SetPIN(true, 3)
 	_, err = OpenSigner(SignerOptions{PIN: []byte(cardtest.UserPIN)})
 	if !errors.Is(err, ErrForcedPIN) || !strings.Contains(err.Error(), "forcesig") {
 		t.Fatalf("forced PIN: %v", err)
 	}
+	expectPINTries(t, 3)
+}
+
+// expectPINTries checks PW1's retry counter on the card.
+func expectPINTries(t *testing.T, want int) {
+	t.Helper()
 	st, err := ReadCardStatus("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Counters.PINTries[0] != 3 {
-		t.Errorf("share spent a PIN try it should not have: %+v", st.Counters)
+	if st.Counters.PINTries[0] != want {
+		t.Errorf("PW1 has %d tries left, want %d: share spent a try it should not have", st.Counters.PINTries[0], want)
+	}
+}
+
+// TestVirtualCardPINRules: the virtual card the tests rely on signs only
+// with PW1 verified in mode 81 (not 82), counts wrong PINs down, and
+// with the PIN forced per signature signs once per VERIFY.
+func TestVirtualCardPINRules(t *testing.T) {
+	stack, _ := cardtest.StartWithKeys(t, cardtest.Cv25519, "owner@example.org")
+	pin := []byte(cardtest.UserPIN)
+	withCard(t, func(ch *channel) {
+		expectSW(t, "PSO:CDS without the PIN", psoCDS(ch), 0x6982)
+		expectSW(t, "VERIFY 82", verify(ch, 0x82, pin), 0x9000)
+		expectSW(t, "PSO:CDS after VERIFY 82", psoCDS(ch), 0x6982)
+		expectSW(t, "VERIFY 81", verify(ch, 0x81, pin), 0x9000)
+		expectSW(t, "first PSO:CDS", psoCDS(ch), 0x9000)
+		expectSW(t, "second PSO:CDS", psoCDS(ch), 0x9000)
+		expectSW(t, "wrong PIN", verify(ch, 0x81, []byte("999999")), 0x63C2)
+		expectSW(t, "right PIN", verify(ch, 0x81, pin), 0x9000)
+	})
+	expectPINTries(t, 3)
+	stack.SetPIN(true, 3)
+	withCard(t, func(ch *channel) {
+		expectSW(t, "VERIFY 81", verify(ch, 0x81, pin), 0x9000)
+		expectSW(t, "first PSO:CDS", psoCDS(ch), 0x9000)
+		expectSW(t, "PSO:CDS again, PIN forced", psoCDS(ch), 0x6982)
+	})
+}
+
+// withCard runs f in one transaction with the card's OpenPGP application.
+func withCard(t *testing.T, f func(ch *channel)) {
+	t.Helper()
+	sess, err := open("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.close()
+	if err := sess.do(func(ch *channel) error { f(ch); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func verify(ch *channel, mode byte, pin []byte) error {
+	_, err := ch.send(0x20, 0x00, mode, pin)
+	return err
+}
+
+func psoCDS(ch *channel) error {
+	_, err := ch.send(0x2A, 0x9E, 0x9A, make([]byte, 32))
+	return err
+}
+
+// expectSW checks the status word a command got.
+func expectSW(t *testing.T, what string, err error, want uint16) {
+	t.Helper()
+	got := uint16(0x9000)
+	var se *StatusError
+	if errors.As(err, &se) {
+		got = se.SW
+	} else if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if got != want {
+		t.Errorf("%s: card answered %04X, want %04X", what, got, want)
 	}
 }
 

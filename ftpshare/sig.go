@@ -14,6 +14,7 @@ import (
 
 	"example.com/share/cardcrypt"
 	"example.com/share/internal/clientaddr"
+	"example.com/share/internal/netutil"
 	"example.com/share/sharefs"
 )
 
@@ -47,10 +48,17 @@ func (s *Server) answerSignature(sess *ftp.Session, st *session, cmd, arg string
 		return true
 	}
 	// Reading a big file for its signature may take a while; never
-	// longer than a client may stay idle.
+	// longer than a client may stay idle, and not past the client: the
+	// control connection is not read meanwhile, so only a look at its
+	// socket tells that the client has gone.
 	ctx, cancel := context.WithTimeout(context.Background(), s.idle)
 	defer cancel()
+	ctx, stop := netutil.WatchPeer(ctx, netutil.Raw(st.conn.raw))
+	defer stop()
 	sig, _, err := s.signer.SignFile(ctx, clientaddr.Key(st.conn.peer), view, plain)
+	if err != nil && ctx.Err() != nil && st.conn.hasLeft() {
+		return true // nobody to answer
+	}
 	if err != nil {
 		s.log.Warn("ftp signature refused", "conn", st.conn.id, "client", st.conn.peer, "path", name, "err", err)
 		st.conn.reply(450, arg+": the signature cannot be made now; try again shortly.")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"example.com/share/sharefs"
 )
@@ -83,5 +84,39 @@ func TestSignatureRefused(t *testing.T) {
 	c.expect(450, "SIZE a.txt.sig")
 	if got := string(c.get("RETR a.txt")); got != "alpha\n" {
 		t.Errorf("RETR a.txt = %q", got)
+	}
+}
+
+// waitingSigner stands in for a signature that takes long (a big file
+// hashed): it waits until its context ends, and says when it started
+// and when it stopped.
+type waitingSigner struct{ started, stopped chan struct{} }
+
+func (w waitingSigner) SignFile(ctx context.Context, _ netip.Addr, view sharefs.View, name string) ([]byte, sharefs.Entry, error) {
+	close(w.started)
+	<-ctx.Done()
+	close(w.stopped)
+	return nil, sharefs.Entry{}, ctx.Err()
+}
+
+// TestSignatureStopsWhenClientLeaves: a client that asks for FILE.sig
+// and hangs up while it is made leaves nothing running for it.
+func TestSignatureStopsWhenClientLeaves(t *testing.T) {
+	w := waitingSigner{make(chan struct{}), make(chan struct{})}
+	c := dial(t, signingServer(t, w))
+	c.login()
+	if err := c.tp.PrintfLine("SIZE a.txt.sig"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the signature was not asked for")
+	}
+	c.conn.Close()
+	select {
+	case <-w.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the signature went on after the client left")
 	}
 }

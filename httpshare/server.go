@@ -81,7 +81,7 @@ func New(view sharefs.View, opts Options) *Server {
 	}
 	s := &Server{view: view, opts: opts, log: log}
 	s.cache = newListingCache(view, log, opts.FTPPort, opts.Name)
-	s.cache.signing = pageSigningOf(opts.Signer)
+	s.cache.signing = pageSigningOf(opts.Signer, view)
 	if opts.Secret != "" {
 		s.base = "/" + opts.Secret
 		s.cache.base = s.base

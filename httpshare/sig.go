@@ -65,21 +65,21 @@ func (s *Server) serveFileSignature(w http.ResponseWriter, r *http.Request, name
 	ctx, stop := watchClient(r)
 	defer stop()
 	client := requestClient(r)
-	s.signAndSend(w, r, name, s.sigName(name, plain), stop, func() ([]byte, error) {
+	s.signAndSend(w, r, name, path.Base(plain)+sigSuffix(s.opts.Signer, s.view), stop, func() ([]byte, error) {
 		sig, _, err := s.opts.Signer.SignFile(ctx, client, view, plain)
 		return sig, err
 	})
 }
 
-// sigName is the name a signature is saved under: the plain name plus
-// .sig (.asc armored), or .sig when that would be the encrypted file's
-// own name.
-func (s *Server) sigName(listed, plain string) string {
-	n := path.Base(plain) + s.opts.Signer.Suffix()
-	if n == path.Base(listed) {
-		n = path.Base(plain) + ".sig"
+// sigSuffix ends the name a signature is saved under: .sig (.asc
+// armored), or .sig when .asc is what the encrypted files end with
+// (NAME.asc is the encrypted NAME, SHA256SUMS.asc the encrypted sums).
+func sigSuffix(signer Signer, view sharefs.View) string {
+	suffix := signer.Suffix()
+	if enc := encryptingOf(view); enc != nil && enc.Suffix() == suffix {
+		return ".sig"
 	}
-	return n
+	return suffix
 }
 
 // serveSumsSignature answers dir/?sha256&sig: a signature over exactly
@@ -103,7 +103,7 @@ func (s *Server) serveSumsSignature(w http.ResponseWriter, r *http.Request, dir 
 	ctx, stop := watchClient(r)
 	defer stop()
 	client := requestClient(r)
-	s.signAndSend(w, r, dir, "SHA256SUMS"+s.opts.Signer.Suffix(), stop, func() ([]byte, error) {
+	s.signAndSend(w, r, dir, "SHA256SUMS"+sigSuffix(s.opts.Signer, s.view), stop, func() ([]byte, error) {
 		return s.opts.Signer.Sign(ctx, client, "", func(w io.Writer) error {
 			return s.sums.writeSums(ctx, w, view, dir)
 		})

@@ -183,6 +183,22 @@ func (g *GnuPG) GenerateOnCard(algo, email string) string {
 	return g.EncryptionFingerprint(email)
 }
 
+// SetCardholder writes the cardholder name on the card with gpg
+// --card-edit (stored as ISO 7501-1: "surname<<given"), then stops the
+// home's daemons so that the card is free.
+func (g *GnuPG) SetCardholder(surname, given string) {
+	g.t.Helper()
+	cmd := exec.Command("gpg", "--no-tty", "--command-fd", "0", "--status-fd", "1", "--card-edit")
+	cmd.Env = g.Env()
+	cmd.Stdin = strings.NewReader("admin\nname\n" + surname + "\n" + given + "\nquit\n")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runBounded(cmd, time.Minute); err != nil {
+		g.t.Fatalf("gpg --card-edit name: %v\n%s", err, out.String())
+	}
+	g.Kill()
+}
+
 // EncryptionFingerprint is the fingerprint of the key's encryption subkey.
 func (g *GnuPG) EncryptionFingerprint(uid string) string {
 	g.t.Helper()

@@ -66,9 +66,11 @@ func Lock(t testing.TB) *Stack {
 	s := &Stack{t: t, dir: t.TempDir()}
 	s.State = filepath.Join(s.dir, "card.json")
 	t.Cleanup(func() {
+		// Deferred: a Remove that fails the test must not leave pcscd
+		// running, or every later card test skips.
+		defer f.Close()
+		defer s.StopPCSCD()
 		s.Remove()
-		s.StopPCSCD()
-		f.Close()
 	})
 	if c, err := net.DialTimeout("unix", pcscdSocket, time.Second); err == nil {
 		c.Close()
