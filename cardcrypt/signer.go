@@ -57,7 +57,9 @@ type Signer struct {
 	card  signingCard
 	queue *signQueue
 	cache *sigCache
-	made  atomic.Int64
+	// flights merges concurrent requests for one version.
+	flights flights
+	made    atomic.Int64
 }
 
 // signingCard is the card as the Signer uses it: it signs the input of
@@ -118,15 +120,39 @@ func (s *Signer) Signatures() int64 { return s.made.Load() }
 
 // Sign returns a detached signature over the bytes content writes. A
 // signature is kept under version (a file's version) and given again
-// for it without reading the file; an empty version keys it by the
-// bytes themselves. Past the queue it returns ErrSignBusy; without the
-// card ErrSignUnavailable.
+// for it without reading the file; requests for a version being signed
+// wait for that signature. An empty version keys it by the bytes
+// themselves. Past the queue it returns ErrSignBusy; without the card
+// ErrSignUnavailable.
 func (s *Signer) Sign(ctx context.Context, client netip.Addr, version string, content func(io.Writer) error) ([]byte, error) {
-	if version != "" {
+	if version == "" {
+		return s.signNow(ctx, client, version, content)
+	}
+	for {
 		if sig, ok := s.cache.get(version); ok {
 			return sig, nil
 		}
+		c, first := s.flights.join(version)
+		if first {
+			sig, err := s.signNow(ctx, client, version, content)
+			s.flights.land(version, c, sig, err)
+			return sig, err
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// The first one's client may have left, or been over its share:
+		// try again, unless the card is away for everyone.
+		if c.err == nil || errors.Is(c.err, ErrSignUnavailable) {
+			return c.sig, c.err
+		}
 	}
+}
+
+// signNow hashes content and has the card sign it, in a queue place.
+func (s *Signer) signNow(ctx context.Context, client netip.Addr, version string, content func(io.Writer) error) ([]byte, error) {
 	if !s.queue.enter(client) {
 		return nil, ErrSignBusy
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/share/internal/cardtest"
 )
@@ -116,6 +117,30 @@ func TestSignerCacheAndCounters(t *testing.T) {
 	}
 	if n := s.Signatures() - start; n != 3 {
 		t.Errorf("card made %d signatures, want 3", n)
+	}
+	// Four requests for one new version while the first still hashes:
+	// one card operation, the same signature for all.
+	sigs := make([][]byte, 4)
+	var wg sync.WaitGroup
+	for i := range sigs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sigs[i], _ = s.Sign(context.Background(), testClient, "v2", func(w io.Writer) error {
+				time.Sleep(300 * time.Millisecond) // the others arrive meanwhile
+				_, err := w.Write([]byte("four at once"))
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for _, sig := range sigs[1:] {
+		if len(sig) == 0 || !bytes.Equal(sig, sigs[0]) {
+			t.Fatal("requests for one version got different signatures")
+		}
+	}
+	if n := s.Signatures() - start; n != 4 {
+		t.Errorf("four requests for one version made %d card signatures, want 1", n-3)
 	}
 	s.Close()
 	st, err := ReadCardStatus("")
