@@ -3,10 +3,14 @@ package httpshare
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,6 +103,73 @@ func TestFarRangeStopsWhenClientLeaves(t *testing.T) {
 		return
 	}
 	askAndLeave(t, ts, "127.0.9.2", "/huge.img.gpg", "Range: bytes=50000000000-50000000099\r\n", http.StatusPartialContent, true)
+}
+
+// TestSeveralRangesCloseAfterRead: with several ranges http.ServeContent
+// reads the file from its own goroutine, which can be in a far part's
+// catch-up when the handler returns (its client gone mid-write). The
+// file's Close must wait for that read, once stop has ended it, and not
+// run under it; reads after the close fail. (Run with -race.)
+func TestSeveralRangesCloseAfterRead(t *testing.T) {
+	v := encryptingView(t, shareView(t, hugeFolder(t), false))
+	f, err := v.Open("huge.img.gpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/huge.img.gpg", nil)
+	r.Header.Set("Range", "bytes=0-9,60000000000-60000000009")
+	_, bound, stop := bindToClient(httptest.NewRecorder(), r, f)
+	rs := bound.(io.ReadSeeker)
+	if _, err := rs.Seek(60000000000, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := rs.Read(make([]byte, 10))
+		read <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // well into the catch-up
+	stop()
+	if err := bound.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Closed under it, the read would end on the close, not on stop.
+	select {
+	case err := <-read:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the far read ended with %v, want its client gone", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the far read went on after stop")
+	}
+	if _, err := rs.Read(make([]byte, 10)); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("read after close: %v", err)
+	}
+}
+
+// TestSeveralRangesClientHangsUp: clients that hang up in the first of
+// several ranges, with a far one next, leave the server serving (run
+// with -race: the file was closed under the read of the next part).
+func TestSeveralRangesClientHangsUp(t *testing.T) {
+	ts := startServer(t, encryptingView(t, shareView(t, hugeFolder(t), false)), nil)
+	for range 3 {
+		c := dialFrom(t, "127.0.9.30", ts.Addr)
+		fmt.Fprintf(c, "GET /huge.img.gpg HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-999999999,60000000000-60000000009\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusPartialContent {
+			t.Fatalf("several ranges: %v %v", resp, err)
+		}
+		if _, err := io.CopyN(io.Discard, resp.Body, 4<<20); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).SetLinger(0) // a reset: the server's next write fails
+		c.Close()
+	}
+	resp, err := http.Get("http://" + ts.Addr + "/")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the hang-ups: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
 
 // TestSlowAnswersStartAtOnce: a signature or SHA256SUMS over a big file

@@ -269,9 +269,9 @@ func (s *Server) serveNamedFile(w http.ResponseWriter, r *http.Request, name str
 		s.statFailed(w, r, name, err)
 		return
 	}
+	w, f, stop := bindToClient(w, r, f)
 	defer f.Close()
-	w, stop := bindToClient(w, r, f)
-	defer stop()
+	defer stop() // first: a read still going on ends before the close
 	s.serveFile(w, r, name, f)
 }
 
