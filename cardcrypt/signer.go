@@ -134,9 +134,7 @@ func (s *Signer) Sign(ctx context.Context, client netip.Addr, version string, co
 		}
 		c, first := s.flights.join(version)
 		if first {
-			sig, err := s.signNow(ctx, client, version, content)
-			s.flights.land(version, c, sig, err)
-			return sig, err
+			return s.lead(ctx, client, version, content, c)
 		}
 		select {
 		case <-c.done:
@@ -149,6 +147,17 @@ func (s *Signer) Sign(ctx context.Context, client netip.Addr, version string, co
 			return c.sig, c.err
 		}
 	}
+}
+
+// lead signs version for its flight c and everyone waiting on it. The
+// cache is looked at again: a signing may have ended between the first
+// look and joining.
+func (s *Signer) lead(ctx context.Context, client netip.Addr, version string, content func(io.Writer) error, c *flight) (sig []byte, err error) {
+	defer func() { s.flights.land(version, c, sig, err) }()
+	if sig, ok := s.cache.get(version); ok {
+		return sig, nil
+	}
+	return s.signNow(ctx, client, version, content)
 }
 
 // signNow hashes content and has the card sign it, in a queue place.

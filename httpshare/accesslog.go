@@ -233,8 +233,12 @@ func (s *Server) recoverPanic(w *logWriter, r *http.Request) {
 	}
 	s.log.Error("handler panic", "path", r.URL.RequestURI(), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 	if w.status == 0 {
+		// A plain line, not the page: the page looks through the view,
+		// which may be what failed. The headers set for the answer that
+		// failed (ETag, Content-Encoding...) must not describe it.
 		w.status = http.StatusInternalServerError
-		http.Error(w.ResponseWriter, "500 internal server error", http.StatusInternalServerError)
+		clearedHeader(w.ResponseWriter)
+		plainLine(w.ResponseWriter, http.StatusInternalServerError, "500 internal server error")
 		return
 	}
 	// Headers are out: the only honest signal left is to cut the connection.
