@@ -219,7 +219,13 @@ func TestOneLongCatchUpPerClient(t *testing.T) {
 	start("a", one)
 	placesTaken(1)
 	start("b", one)
-	time.Sleep(300 * time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.marks.clients.users(one) != 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.marks.clients.users(one); n != 2 {
+		t.Fatalf("%d catch-ups of the client hold or wait for its turn, want 2", n)
+	}
 	placesTaken(1) // the client's second catch-up waits for its first
 	start("c", two)
 	placesTaken(2)

@@ -59,3 +59,14 @@ func (t *turns) waiting() int {
 	defer t.mu.Unlock()
 	return len(t.m)
 }
+
+// users is how many streams of client hold or wait for its turn (for
+// tests).
+func (t *turns) users(client netip.Addr) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tu := t.m[client]; tu != nil {
+		return tu.users
+	}
+	return 0
+}
