@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"example.com/share/internal/transfers"
 )
@@ -75,15 +76,11 @@ func newLiveView(c *cli.Context) *liveView {
 	}
 }
 
-// isTerminal reports whether w is a character device other than a dumb
-// terminal.
+// isTerminal reports whether w is a terminal other than a dumb one
+// (/dev/null is a character device too, and no terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && os.Getenv("TERM") != "dumb" && term.IsTerminal(int(f.Fd()))
 }
 
 // Board is what the servers report to; nil when there is no live view.

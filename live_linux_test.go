@@ -219,3 +219,16 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// TestDevNullIsNoTerminal: `share >/dev/null` draws nothing (a character
+// device, but no terminal).
+func TestDevNullIsNoTerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Error("/dev/null counted as a terminal")
+	}
+}
