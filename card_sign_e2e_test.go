@@ -226,6 +226,8 @@ func TestSignStartErrors(t *testing.T) {
 	stack.SetPIN(true, 3)
 	code, stderr = run("--sign", "--pin-file", pin)
 	expectOneLineError(t, code, stderr, "forcesig")
+	code, stderr = run("--sign") // said before any PIN is asked for
+	expectOneLineError(t, code, stderr, "forcesig")
 	if strings.Contains(stderr, cardtest.UserPIN) {
 		t.Error("the PIN reached the log")
 	}

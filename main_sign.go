@@ -31,6 +31,9 @@ func signer(c *cli.Context, logger *slog.Logger) (*cardcrypt.Signer, error) {
 	if !c.Bool("sign") {
 		return nil, nil // checkRequires refused its options
 	}
+	if err := cardcrypt.CheckSigning(c.String("reader")); err != nil {
+		return nil, err
+	}
 	pin, err := readPIN(c.String("pin-file"), c.App.ErrWriter)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,7 @@ func TestStaticBuildWithoutCgo(t *testing.T) {
 		"--encrypt":             serveArgs("--encrypt"),
 		"--encrypt --recipient": serveArgs("--encrypt", "--recipient", key),
 		"--reader --encrypt":    serveArgs("--reader", "Some Reader", "--encrypt", "--recipient", key),
+		"--sign":                serveArgs("--sign"), // said before any PIN is asked for
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, stdout, stderr := runBin(t, bin, nil, args...)

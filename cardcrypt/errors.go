@@ -16,5 +16,5 @@ var (
 
 // ErrNoSmartcard is the answer of a build without PC/SC (no cgo, not
 // Windows) to everything that needs the card.
-var ErrNoSmartcard = errors.New("this share was built without cgo, so it has no smartcard support (--encrypt, --reader, share card): " +
+var ErrNoSmartcard = errors.New("this share was built without cgo, so it has no smartcard support (--encrypt, --sign, --reader, share card): " +
 	"use a build with card support (CGO_ENABLED=1 with libpcsclite-dev installed, or the Windows build) or encrypt to a key file with --recipient KEY.asc")

@@ -70,6 +70,24 @@ func OpenSigner(opts SignerOptions) (*Signer, error) {
 	return s, nil
 }
 
+// CheckSigning opens the card in reader and checks its PIN policy, so
+// that a missing card or one share would not sign with is said before a
+// PIN is asked for.
+func CheckSigning(reader string) error {
+	sess, err := open(reader)
+	if err != nil {
+		return err
+	}
+	defer sess.close()
+	return sess.do(func(ch *channel) error {
+		ad, err := readAppData(ch)
+		if err != nil {
+			return err
+		}
+		return checkPINPolicy(ad.pwStatus)
+	})
+}
+
 // readKeys reads the signature key and the encryption key, if any.
 func (c *pcscCard) readKeys(ch *channel) (*signKey, *Key, error) {
 	ad, err := readAppData(ch)
