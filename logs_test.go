@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/share/internal/accesslog"
 	"example.com/share/internal/testutil"
 )
 
@@ -173,6 +174,9 @@ func TestShutdownInPlainWords(t *testing.T) {
 	log := r.stderr.String()
 	if !strings.Contains(log, "were cut") {
 		t.Errorf("no word of the cut transfers:\n%s", log)
+	}
+	if strings.Contains(log, "aborted by the client") || !strings.Contains(log, accesslog.ReasonStopping) {
+		t.Errorf("the FTP transfer cut by the stop is not logged as such:\n%s", log)
 	}
 	for _, jargon := range []string{"use of closed network connection", "context deadline exceeded", "readfrom tcp"} {
 		if strings.Contains(log, jargon) {

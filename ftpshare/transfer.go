@@ -196,6 +196,9 @@ func (s *Server) transfer(st *session, cmd, name, opening string, offset int64, 
 	st.endData()
 	code, reason := 226, ""
 	switch {
+	case aborted && s.isClosing():
+		code, reason = 426, accesslog.ReasonStopping
+		st.conn.reply(426, "Server shutting down; transfer cut short.")
 	case aborted:
 		code, reason = 426, "aborted by the client"
 		st.conn.reply(426, "Transfer aborted; data connection closed.")

@@ -80,6 +80,10 @@ func ClientOf(remote string) netip.Addr {
 	return a.Unmap()
 }
 
+// ReasonStopping is why a transfer ended when share stopped before it
+// was done.
+const ReasonStopping = "share stopped before the transfer was done"
+
 // Reason says in plain words why a transfer ended early.
 func Reason(err error) string {
 	var ne net.Error
