@@ -91,10 +91,18 @@ func TestRanges(t *testing.T) {
 		{fmt.Sprintf("bytes=%d-", size), 416, 0, 0},
 		{"bytes=99999999-", 416, 0, 0},
 		{"bytes=-0", 416, 0, 0},
+		{"Bytes=0-9", 206, 0, 9},        // the unit is case-insensitive
+		{"items=0-5", 200, 0, size - 1}, // a unit not understood is ignored (RFC 9110)
 	} {
 		resp, body := doRequest(t, "GET", ts.URL+"/big.bin", "Range", c.rng)
 		if resp.StatusCode != c.status {
 			t.Errorf("%s: status %d, want %d", c.rng, resp.StatusCode, c.status)
+			continue
+		}
+		if c.status == 200 {
+			if !bytes.Equal(body, big) || resp.Header.Get("Content-Range") != "" {
+				t.Errorf("%s: not the whole file", c.rng)
+			}
 			continue
 		}
 		if c.status == 416 {

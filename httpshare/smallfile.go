@@ -206,9 +206,10 @@ func serveSmall(w http.ResponseWriter, r *http.Request, name string, f *smallFil
 const maxRanges = 64
 
 // serveContent is http.ServeContent, with a suffix range of no bytes
-// answered 416 as it should be, and at most maxRanges ranges.
+// answered 416 as it should be, at most maxRanges ranges, and a range
+// unit other than bytes ignored.
 func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs.Entry, rs io.ReadSeeker) {
-	if strings.Count(r.Header.Get("Range"), ",") >= maxRanges || !strongIfRange(r) {
+	if r.Header.Get("Range") != "" && (!byteRanges(r) || strings.Count(r.Header.Get("Range"), ",") >= maxRanges || !strongIfRange(r)) {
 		r.Header.Del("Range")
 	}
 	if !dropEmptySuffixes(r) {
@@ -217,6 +218,18 @@ func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs
 		return
 	}
 	http.ServeContent(w, r, path.Base(name), e.ModTime, rs)
+}
+
+// byteRanges spells the Range header's unit as net/http reads it (units
+// are case-insensitive) and reports false for any other unit, which a
+// server must ignore (RFC 9110, 14.2) where net/http would answer 416.
+func byteRanges(r *http.Request) bool {
+	unit, spec, ok := strings.Cut(r.Header.Get("Range"), "=")
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		return false
+	}
+	r.Header.Set("Range", "bytes="+spec)
+	return true
 }
 
 // strongIfRange reports whether an If-Range may splice a range onto what
