@@ -218,10 +218,14 @@ func shorten(p string, n int) string {
 
 // summary is the line printed when share stops.
 func summary(t transfers.Totals) string {
-	if t.Files == 0 && t.Bytes == 0 {
+	if t.Files == 0 && t.Cut == 0 {
 		return "Stopped. Nothing was downloaded."
 	}
-	return fmt.Sprintf("Stopped. %s served (%s) to %s.", count(t.Files, "file"), byteSize(t.Bytes), count(int64(t.Clients), "client"))
+	cut := ""
+	if t.Cut > 0 {
+		cut = fmt.Sprintf(", %d cut short", t.Cut)
+	}
+	return fmt.Sprintf("Stopped. %s served%s (%s) to %s.", count(t.Files, "file"), cut, byteSize(t.Bytes), count(int64(t.Clients), "client"))
 }
 
 func count(n int64, word string) string {

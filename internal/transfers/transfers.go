@@ -17,6 +17,7 @@ type Board struct {
 	mu      sync.Mutex
 	active  map[*Transfer]struct{}
 	files   int64
+	cut     int64
 	bytes   int64
 	clients map[netip.Addr]struct{}
 	maxSeen int // bounds clients: the summary stops counting past it
@@ -85,6 +86,8 @@ func (t *Transfer) Done(complete bool) {
 	b.bytes += t.sent.Load()
 	if complete {
 		b.files++
+	} else {
+		b.cut++
 	}
 	if len(b.clients) < b.maxSeen {
 		b.clients[t.Client] = struct{}{}
@@ -103,16 +106,17 @@ func (b *Board) Active() []*Transfer {
 	return out
 }
 
-// Totals is what the board has seen end: files served whole, bytes sent
-// (cut transfers included) and distinct client addresses.
+// Totals is what the board has seen end: files served whole, transfers
+// cut short, bytes sent (cut transfers included) and distinct client
+// addresses.
 type Totals struct {
-	Files, Bytes int64
-	Clients      int
+	Files, Cut, Bytes int64
+	Clients           int
 }
 
 // Totals returns the totals of the transfers done so far.
 func (b *Board) Totals() Totals {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return Totals{Files: b.files, Bytes: b.bytes, Clients: len(b.clients)}
+	return Totals{Files: b.files, Cut: b.cut, Bytes: b.bytes, Clients: len(b.clients)}
 }
