@@ -32,7 +32,7 @@ func TestBoardCountsAndForgets(t *testing.T) {
 	if n := len(b.Active()); n != 0 {
 		t.Errorf("%d transfers still active", n)
 	}
-	if got, want := b.Totals(), (Totals{Files: 7, Bytes: 8000, Clients: 2}); got != want {
+	if got, want := b.Totals(), (Totals{Files: 7, Cut: 1, Bytes: 8000, Clients: 2}); got != want {
 		t.Errorf("totals %+v, want %+v", got, want)
 	}
 }
