@@ -56,6 +56,7 @@ func TestPlainWordsForMistakes(t *testing.T) {
 		{nil, []string{dir, "--no-http", "--http", "8080"}, 2, "--http is for HTTP, which --no-http turns off"},
 		{[]string{"SHARE_NO_FTP=1"}, []string{dir, "--ftp", ":2222"}, 2, "--ftp is for FTP, which --no-ftp (SHARE_NO_FTP is set) turns off"},
 		{nil, []string{dir, "--http"}, 2, "--http needs a value"},
+		{nil, []string{dir, "--http", "::1:8080"}, 2, "an IPv6 address goes in brackets: [::1]:8080"},
 	} {
 		code, _, stderr := runShare(t, tc.env, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
@@ -28,9 +29,22 @@ func splitAddr(flag, addr string) (host string, port int, err error) {
 		port, err = strconv.Atoi(p)
 	}
 	if err != nil || port < 0 || port > 65535 {
-		return "", 0, usagef("%s %q is not an address; use host:port, :port or port, with a port from 0 to 65535", flag, addr)
+		return "", 0, usagef("%s %q is not an address; use host:port, :port or port, with a port from 0 to 65535%s", flag, addr, bracketHint(addr))
 	}
 	return host, port, nil
+}
+
+// bracketHint suggests brackets for an IPv6 address written with its
+// port after a bare colon ("::1:8000").
+func bracketHint(addr string) string {
+	i := strings.LastIndexByte(addr, ':')
+	if i <= 0 || strings.HasPrefix(addr, "[") {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(addr[:i]); err == nil && ip.Is6() {
+		return fmt.Sprintf(" (an IPv6 address goes in brackets: [%s]:%s)", addr[:i], addr[i+1:])
+	}
+	return ""
 }
 
 // samePort reports whether two listen addresses would claim the same port.
