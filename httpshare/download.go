@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strconv"
@@ -62,8 +63,13 @@ func (s *Server) openEntry(name string, f sharefs.File) (sharefs.Entry, error) {
 // The sandbox policy makes an HTML or SVG file run in an opaque origin
 // without script, so a shared file cannot act as the share. PDFs are
 // left out: browsers will not show them in a sandbox, and their viewers
-// keep PDF script away from the page's origin.
-func setFileHeaders(h http.Header, ctype string) {
+// keep PDF script away from the page's origin. A name that the URL
+// spells escaped ("Tài liệu.txt", "a b.txt") is also given inline, so
+// curl -OJ and browsers save it by its name, not its escapes.
+func setFileHeaders(h http.Header, name, ctype string) {
+	if base := path.Base(name); url.PathEscape(base) != base {
+		h.Set("Content-Disposition", contentDisposition(true, base))
+	}
 	h.Set("Content-Type", ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
 	if mt, _, _ := strings.Cut(ctype, ";"); mt != "application/pdf" {
@@ -82,7 +88,7 @@ func (s *Server) serveSeekable(w http.ResponseWriter, r *http.Request, name stri
 		s.errorPage(w, r, http.StatusInternalServerError)
 		return
 	}
-	setFileHeaders(h, ctype)
+	setFileHeaders(h, name, ctype)
 	if tag := etag(entry); tag != "" {
 		h.Set("ETag", tag)
 	}
@@ -202,7 +208,7 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, name string
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	setFileHeaders(h, ctype)
+	setFileHeaders(h, name, ctype)
 	if !entry.ModTime.IsZero() {
 		h.Set("Last-Modified", entry.ModTime.UTC().Format(http.TimeFormat))
 	}

@@ -233,4 +233,19 @@ func TestArchiveNameCurl(t *testing.T) {
 		entries, _ := os.ReadDir(work)
 		t.Errorf("curl -OJ did not save Tai lieu.zip (%v); saved %v", err, entries)
 	}
+	// A file whose URL is escaped is saved by its name too, not its escapes.
+	for name, saved := range map[string]string{"bản ghi.txt": "ban ghi.txt", "a b.txt": "a b.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, "Tài liệu", name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(curl, "-sSfOJ", ts.URL+"/T%C3%A0i%20li%E1%BB%87u/"+url.PathEscape(name))
+		cmd.Dir = work
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("curl -OJ: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(work, saved)); err != nil {
+			entries, _ := os.ReadDir(work)
+			t.Errorf("curl -OJ of %q did not save %q (%v); saved %v", name, saved, err, entries)
+		}
+	}
 }

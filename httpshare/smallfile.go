@@ -173,7 +173,7 @@ func readSmall(name string, f sharefs.File, e sharefs.Entry) (*smallFile, error)
 		lastMod: e.ModTime.UTC().Format(http.TimeFormat),
 	}
 	sf.header = http.Header{}
-	setFileHeaders(sf.header, ctype)
+	setFileHeaders(sf.header, name, ctype)
 	sf.header.Set("ETag", sf.etag)
 	sf.header.Set("Accept-Ranges", "bytes")
 	sf.header.Set("Last-Modified", sf.lastMod)
@@ -187,7 +187,7 @@ func readSmall(name string, f sharefs.File, e sharefs.Entry) (*smallFile, error)
 func serveSmall(w http.ResponseWriter, r *http.Request, name string, f *smallFile) {
 	h := w.Header()
 	if !isPlainGet(r) {
-		setFileHeaders(h, f.ctype)
+		setFileHeaders(h, name, f.ctype)
 		h.Set("ETag", f.etag)
 		serveContent(w, r, name, f.entry, bytes.NewReader(f.data))
 		return
