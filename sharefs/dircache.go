@@ -17,27 +17,24 @@ func (d *Dir) Watch(name string) *Token {
 	if d.watcher() == nil {
 		return nil
 	}
-	var folders []string
-	info, real, ok := d.resolve(rel, &folders)
+	var looked lookedIn
+	info, real, ok := d.resolve(rel, &looked)
 	if !ok {
 		return nil
 	}
-	isFolder := make([]bool, len(folders), len(folders)+1)
-	for i := range isFolder {
-		isFolder[i] = true
-	}
+	folders := looked.paths
+	isFolder := slices.Repeat([]bool{true}, len(folders))
 	if !slices.Contains(folders, real) {
 		folders = append(folders, real)
 		isFolder = append(isFolder, info.IsDir())
 	}
-	return d.watch.token(folders, isFolder)
-}
-
-// addOnce appends p to *list unless it holds it already.
-func addOnce(list *[]string, p string) {
-	if !slices.Contains(*list, p) {
-		*list = append(*list, p)
+	tok := d.watch.token(folders, isFolder)
+	if looked.kept != nil {
+		// The folders above the kept one it started from: watching them
+		// again would cost O(depth) each, O(depth^2) for the name.
+		tok = looked.kept.then(tok)
 	}
+	return tok
 }
 
 // Bounds of the listing cache.
