@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,4 +68,43 @@ func walkCost(t *testing.T, n int) (lookups, bytes int64) {
 		t.Fatalf("walk of a chain %d deep: %d entries, %v", n, seen, err)
 	}
 	return d.lookups.Load(), int64(after.TotalAlloc - before.TotalAlloc)
+}
+
+// TestListDropsLinksUpTheWay: a listing leaves out links to a folder on
+// the way to it, or above one, also when that way passes through links
+// (p -> x/y, then q -> ../../w/v): where each element of the name led is
+// remembered in one resolution, not only the folder listed.
+func TestListDropsLinksUpTheWay(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"x/y", "x/other", "w/v"} {
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]string{
+		"p": "x/y", "x/y/q": "../../w/v",
+		"w/v/up-x": "../../x", "w/v/up-w": "..", "w/v/self": ".", "w/v/sibling": "../../x/other",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := New(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, name := range []string{"p/q", "x/y/q", "w/v"} {
+		want := []string{"sibling"}
+		if name == "w/v" {
+			want = []string{"sibling", "up-x"} // x is not on the way to w/v
+		}
+		entries, err := d.List(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(entries); !slices.Equal(got, want) {
+			t.Errorf("List(%q) = %v, want %v", name, got, want)
+		}
+	}
 }
