@@ -22,17 +22,10 @@ func (d *Dir) Watch(name string) *Token {
 	if !ok {
 		return nil
 	}
-	folders := looked.paths
-	isFolder := slices.Repeat([]bool{true}, len(folders))
-	if !slices.Contains(folders, real) {
-		folders = append(folders, real)
-		isFolder = append(isFolder, info.IsDir())
-	}
-	tok := d.watch.token(folders, isFolder)
-	if looked.kept != nil {
-		// The folders above the kept one it started from: watching them
-		// again would cost O(depth) each, O(depth^2) for the name.
-		tok = looked.kept.then(tok)
+	// The folders looked in, then the name itself.
+	tok := d.watch.token([]string{real}, []bool{info.IsDir()})
+	if rel != "." {
+		tok = looked.tok.then(tok)
 	}
 	return tok
 }

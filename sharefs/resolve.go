@@ -58,11 +58,10 @@ func (d *Dir) find(rel string, looked *lookedIn, use func(spot) (ok bool, undo f
 
 // lookedIn is what one resolution looked in, for a caller that asks.
 type lookedIn struct {
-	// kept is the Token of the kept folder the resolution started from,
-	// over the folders above it (nil if it started from the root), and
-	// paths the folders looked in after those.
-	kept  *Token
-	paths []string
+	// tok is current while no folder the resolution looked in (nor one
+	// looked in to reach the kept folder it started from) has changed;
+	// nil if they are not all watched.
+	tok *Token
 	// With onPath set, folders gets, for each folder on the way of the
 	// name asked for, where its name led, leaving out any that lies in
 	// the next one (so a name without links gives one path, its own).
@@ -74,17 +73,16 @@ type lookedIn struct {
 // reports whether that folder (if any) was where it was kept throughout,
 // and keeps the folders it opened for the next requests.
 func (d *Dir) findFrom(rel string, looked *lookedIn, use func(spot) (bool, func()), kept bool) (ok, current bool, undo func()) {
-	w := &walkState{d: d, held: []*os.Root{d.root}, looked: looked}
+	w := &walkState{d: d, held: []*os.Root{d.root}, looked: looked, watch: d.watcher()}
 	w.asked, w.prefixes = split(rel)
 	defer w.close()
-	var tok *Token
 	if kept {
-		tok = w.startKept()
-	}
-	if looked != nil && w.kept != nil {
-		looked.kept = w.kept.tok // the folders looked in to reach the kept one
+		w.startKept()
 	}
 	s, ok := w.resolve()
+	if looked != nil && w.watch != nil && !w.unwatched {
+		looked.tok = w.tok
+	}
 	if ok {
 		ok, undo = use(s)
 	}
@@ -93,9 +91,7 @@ func (d *Dir) findFrom(rel string, looked *lookedIn, use func(spot) (bool, func(
 		d.held.drop(w.kept)
 		return ok, false, undo
 	}
-	if tok != nil {
-		w.keep(tok)
-	}
+	w.keep()
 	return ok, true, undo
 }
 
@@ -136,52 +132,64 @@ type walkState struct {
 	looked       *lookedIn
 	low, lastLen int
 	// held[i] is the folder real[:from+i]; held[0] is the root or a kept
-	// folder (kept), not the walk's to close.
-	held []*os.Root
-	from int
-	kept *heldDir
+	// folder (kept), not the walk's to close. The walk goes on from the
+	// asked element start.
+	held  []*os.Root
+	from  int
+	start int
+	kept  *heldDir
+	// tok is over every folder looked in so far, each watched before it
+	// was looked in (nil before the first, or when there is no watch);
+	// guarded is the last one added, and unwatched tells that one could
+	// not be watched. marks are the folders of the name asked for that
+	// the walk may keep (see keep).
+	watch     *watcher
+	tok       *Token
+	guarded   string
+	unwatched bool
+	marks     []mark
 	// lastInfo describes real's last element, when known.
 	lastInfo fs.FileInfo
 }
 
 // startKept starts the walk at the deepest kept folder on the way of
-// the name asked for, and returns a Token for keeping the folders the
-// walk will open below it (nil if there are none, or no watcher).
-func (w *walkState) startKept() *Token {
-	n := len(w.asked)
-	if n < 2 {
-		return nil
+// the name asked for.
+func (w *walkState) startKept() {
+	if w.watch == nil {
+		return
 	}
-	watch := w.d.watcher()
-	if watch == nil {
-		return nil
-	}
-	for k := n - 1; k >= 1; k-- {
+	for k := len(w.asked) - 1; k >= 1; k-- {
 		if h := w.d.held.get(w.prefixes[k]); h != nil {
-			w.kept, w.held[0], w.from = h, h.root, k
-			w.real = append(w.real, w.asked[:k]...)
-			w.same = k
-			break
+			w.kept, w.held[0], w.from, w.start = h, h.root, len(h.real), k
+			w.real = append(w.real, h.real...)
+			w.same = min(h.same, k)
+			w.tok = h.tok
+			return
 		}
 	}
-	if w.from == n-1 {
-		return nil // the last folder is kept: nothing to add
+}
+
+// guard adds folder p, about to be looked in, to the walk's Token: a
+// change to it after this is seen (see keep).
+func (w *walkState) guard(p string) {
+	if w.watch == nil || w.unwatched || (w.tok != nil && w.guarded == p) {
+		return
 	}
-	// The folders above each one that may be kept, "." first: a change to
-	// any of them may put another folder (or a link) at its name. Those
-	// above the kept folder are its Token's already.
-	above := w.prefixes[w.from : n-1]
-	tok := watch.token(above, slices.Repeat([]bool{true}, len(above)))
-	if w.kept != nil {
-		tok = w.kept.tok.then(tok)
+	t := w.watch.token([]string{p}, []bool{true})
+	if t == nil {
+		w.tok, w.unwatched = nil, true
+		return
 	}
-	return tok
+	if w.tok != nil {
+		t = w.tok.then(t)
+	}
+	w.tok, w.guarded = t, p
 }
 
 // resolve walks the name asked for from the first folder held (see
 // Dir.resolve).
 func (w *walkState) resolve() (spot, bool) {
-	todo := w.asked[w.from:]
+	todo := w.asked[w.start:]
 	asked := len(todo) // todo ends with the asked elements not yet taken
 	w.low, w.lastLen = w.from, w.from
 	if w.looked != nil && w.looked.onPath {
@@ -214,6 +222,7 @@ func (w *walkState) resolve() (spot, bool) {
 			stale = elem == ".."
 		}
 		if len(todo) == asked {
+			w.mark(len(w.asked) - asked)
 			w.onPath()
 		}
 	}
@@ -232,6 +241,9 @@ func (w *walkState) step(elem string) (ok, link bool) {
 		}
 		w.real, w.lastInfo = w.real[:len(w.real)-1], nil
 		w.same, w.low = min(w.same, len(w.real)), min(w.low, len(w.real))
+		for len(w.marks) > 0 && w.marks[len(w.marks)-1].depth > len(w.real) {
+			w.marks = w.marks[:len(w.marks)-1] // no longer on the way
+		}
 		return true, false
 	case !w.d.visibleName(elem):
 		return false, false
@@ -240,9 +252,7 @@ func (w *walkState) step(elem string) (ok, link bool) {
 	if !ok {
 		return false, false
 	}
-	if w.looked != nil {
-		w.looked.add(w.path(len(w.real)))
-	}
+	w.guard(w.path(len(w.real)))
 	w.d.lookups.Add(1)
 	info, err := dir.Lstat(elem)
 	if err != nil {
@@ -284,10 +294,18 @@ func (w *walkState) onPath() {
 	w.low, w.lastLen = k, k
 }
 
-// add notes folder p looked in, once in a row.
-func (l *lookedIn) add(p string) {
-	if n := len(l.paths); n == 0 || l.paths[n-1] != p {
-		l.paths = append(l.paths, p)
+// mark is where the first k elements of the name asked for led: the
+// folder real[:depth], found with what tok covers.
+type mark struct {
+	k, depth, same int
+	tok            *Token
+}
+
+// mark notes that the first k elements of the name asked for are
+// resolved, for keep.
+func (w *walkState) mark(k int) {
+	if w.tok != nil && k < len(w.asked) {
+		w.marks = append(w.marks, mark{k: k, depth: len(w.real), same: min(w.same, k), tok: w.tok})
 	}
 }
 
@@ -346,16 +364,22 @@ func (w *walkState) enter() (*os.Root, bool) {
 func (w *walkState) depth() int { return w.from + len(w.held) - 1 }
 
 // keep hands the folders the walk opened on the way of the name asked
-// for (not a link's target) to the Dir's kept folders, under tok (taken
-// before they were opened, over the folders above each). Only the
-// deepest maxHeldDirs can stay: the others are not offered.
-func (w *walkState) keep(tok *Token) {
-	for i := max(1, len(w.held)-maxHeldDirs); i < len(w.held); i++ {
-		k := w.from + i
-		if k > tok.n || k > w.same {
-			return
+// for to the Dir's kept folders, each by the name it was asked by and
+// with the Token over every folder looked in to find it, each watched
+// before it was looked in: while that Token is current, the name still
+// leads to the folder, links or not. Only the deepest maxHeldDirs can
+// stay: the others are not offered.
+func (w *walkState) keep() {
+	if w.tok == nil {
+		return
+	}
+	for _, m := range w.marks[max(0, len(w.marks)-maxHeldDirs):] {
+		i := m.depth - w.from
+		if i < 1 || i >= len(w.held) || w.held[i] == nil {
+			continue
 		}
-		if w.d.held.put(w.prefixes[k], w.held[i], tok.prefix(k)) {
+		h := &heldDir{name: w.prefixes[m.k], real: slices.Clone(w.real[:m.depth]), same: m.same, root: w.held[i], tok: m.tok}
+		if w.d.held.put(h) {
 			w.held[i] = nil
 		}
 	}
@@ -391,19 +415,7 @@ func (t *Token) then(u *Token) *Token {
 	if len(u.nodes) == 0 {
 		return t
 	}
-	return &Token{w: t.w, up: t, n: t.n + len(u.nodes), nodes: u.nodes, gens: u.gens, lost: t.lost}
-}
-
-// prefix is the Token over the first k paths of t.
-func (t *Token) prefix(k int) *Token {
-	for t.up != nil && k <= t.up.n {
-		t = t.up
-	}
-	if k == t.n {
-		return t
-	}
-	own := k - (t.n - len(t.nodes))
-	return &Token{w: t.w, up: t.up, n: k, nodes: t.nodes[:own:own], gens: t.gens[:own:own], lost: t.lost}
+	return &Token{w: t.w, up: t, nodes: u.nodes, gens: u.gens, lost: t.lost}
 }
 
 // watcher starts the Dir's notification service on first use; nil where

@@ -26,7 +26,6 @@ type Token struct {
 	// Tokens of a deep chain of folders share what is above them, so
 	// each costs memory for its own paths only, not for its depth.
 	up    *Token
-	n     int // paths in all, up's included
 	nodes []*watchNode
 	gens  []uint64
 	lost  uint64
@@ -106,7 +105,7 @@ func (w *watcher) token(paths []string, folders []bool) *Token {
 	if w == nil {
 		return nil
 	}
-	t := &Token{w: w, n: len(paths), nodes: make([]*watchNode, 0, len(paths)), gens: make([]uint64, 0, len(paths))}
+	t := &Token{w: w, nodes: make([]*watchNode, 0, len(paths)), gens: make([]uint64, 0, len(paths))}
 	t.lost = w.lost.Load()
 	w.mu.Lock()
 	defer w.mu.Unlock()
