@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -38,7 +39,14 @@ func keptTree(t *testing.T) (string, *Dir) {
 			t.Fatal(err)
 		}
 	}
-	d, err := New(filepath.Join(base, "share"), Options{})
+	return base, keptDir(t, filepath.Join(base, "share"), "a/b/f.txt")
+}
+
+// keptDir opens a Dir of root, reads name (which must say "public") and
+// checks that the folder it is in is then kept open.
+func keptDir(t *testing.T, root, name string) *Dir {
+	t.Helper()
+	d, err := New(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,15 +54,15 @@ func keptTree(t *testing.T) (string, *Dir) {
 	if d.watcher() == nil {
 		testutil.Skip(t, "no change notification on "+runtime.GOOS+" here: no folder is kept open")
 	}
-	if got := read(t, d, "a/b/f.txt"); got != "public" {
-		t.Fatalf("a/b/f.txt read %q", got)
+	if got := read(t, d, name); got != "public" {
+		t.Fatalf("%s read %q", name, got)
 	}
-	h := d.held.get("a/b")
+	h := d.held.get(path.Dir(name))
 	if h == nil {
-		t.Fatal("a/b is not kept open after a request for a file in it")
+		t.Fatalf("%s is not kept open after a request for a file in it", path.Dir(name))
 	}
 	d.held.release(h)
-	return base, d
+	return d
 }
 
 // read opens name in d and reads it all, or returns the error's text.
@@ -256,22 +264,7 @@ func TestKeptThroughLinks(t *testing.T) {
 			if err := os.Symlink("p/q/../../x", filepath.Join(share, "l")); err != nil {
 				t.Fatal(err)
 			}
-			d, err := New(share, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if d.watcher() == nil {
-				testutil.Skip(t, "no change notification on "+runtime.GOOS+" here: no folder is kept open")
-			}
-			if got := read(t, d, "l/a/b/f.txt"); got != "public" {
-				t.Fatalf("l/a/b/f.txt read %q", got)
-			}
-			h := d.held.get("l/a")
-			if h == nil {
-				t.Fatal("l/a is not kept open after a request for a file in it")
-			}
-			d.held.release(h)
+			d := keptDir(t, share, "l/a/b/f.txt")
 			if err := tc.change(share); err != nil {
 				t.Fatal(err)
 			}
