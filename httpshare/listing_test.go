@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -104,6 +107,33 @@ func TestListingOrderAndCrumbs(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("page of /sub dir/deeper/ lacks %s", want)
 		}
+	}
+}
+
+// TestDeepCrumbsBounded: the breadcrumbs of a folder 40 deep name the
+// root and the last maxCrumbs ancestors, the others being one "…" link
+// to the deepest of them, so the trail grows with the depth, not with
+// its square (each link holds its folder's whole path).
+func TestDeepCrumbsBounded(t *testing.T) {
+	dir := t.TempDir()
+	const depth = 40
+	if err := os.MkdirAll(filepath.Join(dir, strings.Repeat("ab/", depth)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	resp, page := doRequest(t, "GET", ts.URL+"/"+strings.Repeat("ab/", depth))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	s := string(page)
+	nav := s[strings.Index(s, `<nav class="crumbs"`):strings.Index(s, "</nav>")]
+	folded := depth - 1 - maxCrumbs
+	ellipsis := fmt.Sprintf(`<a href="/%s" title="%d folders">…</a>`, strings.Repeat("ab/", folded), folded)
+	if !strings.Contains(nav, ellipsis) || strings.Count(nav, "<a ") != 2+maxCrumbs {
+		t.Fatalf("crumbs of a folder %d deep: want the root, %s and %d links by name; got %s", depth, ellipsis, maxCrumbs, nav)
+	}
+	if !strings.Contains(nav, `<a href="/`+strings.Repeat("ab/", depth-1)+`">ab</a><span>/</span><strong>ab</strong>`) {
+		t.Fatalf("the parent and the folder itself end the crumbs: %s", nav)
 	}
 }
 

@@ -153,7 +153,14 @@ func writeSortHeader(b pageWriter, cur listOrder, by, class, label string) {
 		class, aria, by, by, order, label, desc)
 }
 
-// writeCrumbs writes the breadcrumb trail: every ancestor is a link.
+// maxCrumbs bounds the ancestors the breadcrumbs name. Every link holds
+// its folder's whole path, so naming all the ancestors of a folder d deep
+// takes O(d^2) bytes (some MB at depth 400); those above the last
+// maxCrumbs are one "…" link instead, to the deepest of them.
+const maxCrumbs = 10
+
+// writeCrumbs writes the breadcrumb trail: the root, then the ancestors
+// (the last maxCrumbs by name), each a link.
 func writeCrumbs(b pageWriter, base, root, dir string) {
 	fmt.Fprintf(b, "<header><nav class=\"crumbs\" aria-label=\"breadcrumbs\"><a href=\"%s/\">%s</a>", base, html.EscapeString(displayName(root)))
 	if dir == "" {
@@ -161,14 +168,20 @@ func writeCrumbs(b pageWriter, base, root, dir string) {
 		return
 	}
 	parts := strings.Split(dir, "/")
+	folded := len(parts) - 1 - maxCrumbs // ancestors behind the "…"
+	end := -1                            // dir[:end] is the path of parts[:i+1]
 	for i, p := range parts {
-		b.WriteString("<span>/</span>")
-		label := html.EscapeString(displayName(p))
-		if i == len(parts)-1 {
-			fmt.Fprintf(b, "<strong>%s</strong>", label)
+		end += 1 + len(p)
+		switch {
+		case i < folded-1:
 			continue
+		case i == folded-1:
+			fmt.Fprintf(b, "<span>/</span><a href=\"%s\" title=\"%d folders\">…</a>", base+folderURL(dir[:end]), folded)
+		case i == len(parts)-1:
+			fmt.Fprintf(b, "<span>/</span><strong>%s</strong>", html.EscapeString(displayName(p)))
+		default:
+			fmt.Fprintf(b, "<span>/</span><a href=\"%s\">%s</a>", base+folderURL(dir[:end]), html.EscapeString(displayName(p)))
 		}
-		fmt.Fprintf(b, "<a href=\"%s\">%s</a>", base+folderURL(strings.Join(parts[:i+1], "/")), label)
 	}
 	b.WriteString("</nav></header>\n")
 }

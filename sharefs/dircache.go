@@ -17,27 +17,17 @@ func (d *Dir) Watch(name string) *Token {
 	if d.watcher() == nil {
 		return nil
 	}
-	var folders []string
-	info, real, ok := d.resolve(rel, &folders)
+	var looked lookedIn
+	info, real, ok := d.resolve(rel, &looked)
 	if !ok {
 		return nil
 	}
-	isFolder := make([]bool, len(folders), len(folders)+1)
-	for i := range isFolder {
-		isFolder[i] = true
+	// The folders looked in, then the name itself.
+	tok := d.watch.token([]string{real}, []bool{info.IsDir()})
+	if rel != "." {
+		tok = looked.tok.then(tok)
 	}
-	if !slices.Contains(folders, real) {
-		folders = append(folders, real)
-		isFolder = append(isFolder, info.IsDir())
-	}
-	return d.watch.token(folders, isFolder)
-}
-
-// addOnce appends p to *list unless it holds it already.
-func addOnce(list *[]string, p string) {
-	if !slices.Contains(*list, p) {
-		*list = append(*list, p)
-	}
+	return tok
 }
 
 // Bounds of the listing cache.

@@ -10,9 +10,10 @@ import (
 // descriptor each).
 const maxHeldDirs = 64
 
-// heldDirs keeps folders open by their path without links, each only
-// while a Token taken before it was opened stays current: a walk opens
-// every file of a folder from the one handle instead of from the root.
+// heldDirs keeps folders open by the name they were asked by, each only
+// while a Token over the folders looked in to find it, taken before each
+// was looked in, stays current: a walk opens every file of a folder from
+// the one handle instead of from the root.
 // The least recently used is closed past maxHeldDirs.
 type heldDirs struct {
 	mu     sync.Mutex
@@ -25,18 +26,21 @@ type heldDirs struct {
 // is kept: the last to let go closes it, so eviction never closes a
 // folder in use.
 type heldDir struct {
-	real string
+	name string   // as asked for
+	real []string // its path without links
+	same int      // the elements of real that are those of name
 	root *os.Root
-	tok  *Token // over the folders above it
+	tok  *Token // over the folders looked in to find it
 	refs int
 	elem *list.Element
 }
 
-// get returns the kept folder real, to be released after use, or nil.
-func (c *heldDirs) get(real string) *heldDir {
+// get returns the kept folder asked for by name, to be released after
+// use, or nil.
+func (c *heldDirs) get(name string) *heldDir {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h := c.m[real]
+	h := c.m[name]
 	if h == nil {
 		return nil
 	}
@@ -45,23 +49,23 @@ func (c *heldDirs) get(real string) *heldDir {
 	return h
 }
 
-// put keeps r, the folder real, opened after tok was taken. It reports
-// false when it does not keep it (the caller still owns r).
-func (c *heldDirs) put(real string, r *os.Root, tok *Token) bool {
-	if tok == nil {
+// put keeps h (its name, real, same, root and tok set). It reports false
+// when it does not keep it (the caller still owns h.root).
+func (c *heldDirs) put(h *heldDir) bool {
+	if h.tok == nil {
 		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.m[real] != nil {
+	if c.closed || c.m[h.name] != nil {
 		return false
 	}
 	if c.m == nil {
 		c.m = map[string]*heldDir{}
 	}
-	h := &heldDir{real: real, root: r, tok: tok, refs: 1}
+	h.refs = 1
 	h.elem = c.lru.PushFront(h)
-	c.m[real] = h
+	c.m[h.name] = h
 	for c.lru.Len() > maxHeldDirs {
 		c.dropLocked(c.lru.Back().Value.(*heldDir))
 	}
@@ -79,13 +83,13 @@ func (c *heldDirs) release(h *heldDir) {
 func (c *heldDirs) drop(h *heldDir) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m[h.real] == h {
+	if c.m[h.name] == h {
 		c.dropLocked(h)
 	}
 }
 
 func (c *heldDirs) dropLocked(h *heldDir) {
-	delete(c.m, h.real)
+	delete(c.m, h.name)
 	c.lru.Remove(h.elem)
 	c.unrefLocked(h)
 }

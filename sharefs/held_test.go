@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -38,7 +39,14 @@ func keptTree(t *testing.T) (string, *Dir) {
 			t.Fatal(err)
 		}
 	}
-	d, err := New(filepath.Join(base, "share"), Options{})
+	return base, keptDir(t, filepath.Join(base, "share"), "a/b/f.txt")
+}
+
+// keptDir opens a Dir of root, reads name (which must say "public") and
+// checks that the folder it is in is then kept open.
+func keptDir(t *testing.T, root, name string) *Dir {
+	t.Helper()
+	d, err := New(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,15 +54,15 @@ func keptTree(t *testing.T) (string, *Dir) {
 	if d.watcher() == nil {
 		testutil.Skip(t, "no change notification on "+runtime.GOOS+" here: no folder is kept open")
 	}
-	if got := read(t, d, "a/b/f.txt"); got != "public" {
-		t.Fatalf("a/b/f.txt read %q", got)
+	if got := read(t, d, name); got != "public" {
+		t.Fatalf("%s read %q", name, got)
 	}
-	h := d.held.get("a/b")
+	h := d.held.get(path.Dir(name))
 	if h == nil {
-		t.Fatal("a/b is not kept open after a request for a file in it")
+		t.Fatalf("%s is not kept open after a request for a file in it", path.Dir(name))
 	}
 	d.held.release(h)
-	return base, d
+	return d
 }
 
 // read opens name in d and reads it all, or returns the error's text.
@@ -207,4 +215,78 @@ func openFDs(t *testing.T) int {
 		testutil.Skip(t, "no /proc/self/fd to count descriptors")
 	}
 	return len(fds)
+}
+
+// TestKeptThroughLinks: a folder reached through links is kept by the
+// name it was asked by, and stops being used the moment any folder
+// looked in to find it changes: the link retargeted (to a hidden folder
+// or another), a folder on the target's way replaced by a link to a
+// hidden one, or one only passed through ("p/q/../../x") changed. The
+// changes stay inside their folder, so only its watch can tell.
+func TestKeptThroughLinks(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(share string) error
+		want   string // what l/a/b/f.txt reads; "" for not found
+	}{
+		{"link to a hidden folder", func(share string) error {
+			return relink(share, "l", ".private")
+		}, ""},
+		{"link to another folder", func(share string) error {
+			return relink(share, "l", "x2")
+		}, "other"},
+		{"folder on the way replaced by a link", func(share string) error {
+			if err := os.Rename(filepath.Join(share, "x/a"), filepath.Join(share, "x/a-old")); err != nil {
+				return err
+			}
+			return os.Symlink("../.private/a", filepath.Join(share, "x/a"))
+		}, ""},
+		{"folder passed through changed", func(share string) error {
+			if err := os.Rename(filepath.Join(share, "p/q"), filepath.Join(share, "p/q-old")); err != nil {
+				return err
+			}
+			return os.Symlink("../.private/a", filepath.Join(share, "p/q"))
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			share := t.TempDir()
+			for rel, body := range map[string]string{
+				"x/a/b/f.txt": "public", ".private/a/b/f.txt": testutil.Secret, "x2/a/b/f.txt": "other", "p/q/keep": "",
+			} {
+				p := filepath.Join(share, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink("p/q/../../x", filepath.Join(share, "l")); err != nil {
+				t.Fatal(err)
+			}
+			d := keptDir(t, share, "l/a/b/f.txt")
+			if err := tc.change(share); err != nil {
+				t.Fatal(err)
+			}
+			got := read(t, d, "l/a/b/f.txt")
+			if tc.want == "" {
+				if got == "public" || got == testutil.Secret {
+					t.Errorf("after the change, l/a/b/f.txt read %q, want not found", got)
+				}
+				return
+			}
+			if got != tc.want {
+				t.Errorf("after the change, l/a/b/f.txt read %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// relink points the link name in folder dir at target instead.
+func relink(dir, name, target string) error {
+	tmp := filepath.Join(dir, name+".new")
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
 }

@@ -5,29 +5,6 @@ import (
 	"os"
 )
 
-// openReal opens real, a path without links as resolve returns it (made
-// of names the policy approved), if it still leads to a folder (folder)
-// or a regular file through no link: each element is looked up in the
-// folder held open before it (see find), so nothing swapped in on the way
-// is followed, and an element that is now a link or no longer what it was
-// a moment ago fails. Re-walking the path by name instead would follow a
-// folder swapped for a link to a hidden one.
-func (d *Dir) openReal(real string, folder bool) (f *os.File, info fs.FileInfo, err error) {
-	err = fs.ErrNotExist
-	d.find(real, nil, func(s spot) (bool, func()) {
-		if s.real != real || s.info.IsDir() != folder || !(folder || s.info.Mode().IsRegular()) {
-			return false, nil
-		}
-		file, now, ferr := openSpot(d.root, s)
-		if ferr != nil {
-			return false, nil
-		}
-		f, info, err = file, now, nil
-		return true, func() { file.Close(); f, info, err = nil, nil, fs.ErrNotExist }
-	})
-	return f, info, err
-}
-
 // openSpot opens what a resolution found, from the folder it was found
 // in (root for the root itself), if it is still what was looked at.
 func openSpot(root *os.Root, s spot) (*os.File, fs.FileInfo, error) {

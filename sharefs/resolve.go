@@ -24,10 +24,10 @@ type spot struct {
 // included, and returns what it leads to and its path without links ("."
 // for the root). It reports false when rel does not exist, leaves the
 // root, loops, or, unless hidden files are shown, passes through a hidden
-// name: a visible link to ".env" must not serve it. When folders is not
-// nil, every folder it looked in is added to it once.
-func (d *Dir) resolve(rel string, folders *[]string) (info fs.FileInfo, real string, ok bool) {
-	ok = d.find(rel, folders, func(s spot) (bool, func()) {
+// name: a visible link to ".env" must not serve it. When looked is not
+// nil, it is told the folders it looked in.
+func (d *Dir) resolve(rel string, looked *lookedIn) (info fs.FileInfo, real string, ok bool) {
+	ok = d.find(rel, looked, func(s spot) (bool, func()) {
 		info, real = s.info, s.real
 		return true, nil
 	})
@@ -41,43 +41,48 @@ func (d *Dir) resolve(rel string, folders *[]string) (info fs.FileInfo, real str
 // It starts from the deepest folder on the way that the Dir keeps open
 // (heldDirs); if that one turns out to have changed since, what use made
 // is undone (the undo use returned) and all is done again from the root.
-func (d *Dir) find(rel string, folders *[]string, use func(spot) (ok bool, undo func())) bool {
-	n := 0
-	if folders != nil {
-		n = len(*folders)
-	}
-	ok, current, undo := d.findFrom(rel, folders, use, true)
+func (d *Dir) find(rel string, looked *lookedIn, use func(spot) (ok bool, undo func())) bool {
+	ok, current, undo := d.findFrom(rel, looked, use, true)
 	if current {
 		return ok
 	}
 	if undo != nil {
 		undo()
 	}
-	if folders != nil {
-		*folders = (*folders)[:n]
+	if looked != nil {
+		*looked = lookedIn{onPath: looked.onPath}
 	}
-	ok, _, _ = d.findFrom(rel, folders, use, false)
+	ok, _, _ = d.findFrom(rel, looked, use, false)
 	return ok
+}
+
+// lookedIn is what one resolution looked in, for a caller that asks.
+type lookedIn struct {
+	// tok is current while no folder the resolution looked in (nor one
+	// looked in to reach the kept folder it started from) has changed;
+	// nil if they are not all watched.
+	tok *Token
+	// With onPath set, folders gets, for each folder on the way of the
+	// name asked for, where its name led, leaving out any that lies in
+	// the next one (so a name without links gives one path, its own).
+	onPath  bool
+	folders []string
 }
 
 // findFrom is one try of find, from a kept folder when kept is set. It
 // reports whether that folder (if any) was where it was kept throughout,
 // and keeps the folders it opened for the next requests.
-func (d *Dir) findFrom(rel string, folders *[]string, use func(spot) (bool, func()), kept bool) (ok, current bool, undo func()) {
-	var parts []string
-	if rel != "." {
-		parts = strings.Split(rel, "/")
-	}
-	w := &walkState{d: d, held: []*os.Root{d.root}}
+func (d *Dir) findFrom(rel string, looked *lookedIn, use func(spot) (bool, func()), kept bool) (ok, current bool, undo func()) {
+	w := &walkState{d: d, held: []*os.Root{d.root}, looked: looked, watch: d.watcher()}
+	w.asked, w.prefixes = split(rel)
 	defer w.close()
-	var tok *Token
 	if kept {
-		tok = w.startKept(rel, parts)
+		w.startKept()
 	}
-	for k := 0; folders != nil && k < w.from; k++ {
-		addOnce(folders, realPath(w.real[:k])) // looked in to reach the kept folder
+	s, ok := w.resolve()
+	if looked != nil && w.watch != nil && !w.unwatched {
+		looked.tok = w.tok
 	}
-	s, ok := w.resolve(parts, folders)
 	if ok {
 		ok, undo = use(s)
 	}
@@ -86,112 +91,222 @@ func (d *Dir) findFrom(rel string, folders *[]string, use func(spot) (bool, func
 		d.held.drop(w.kept)
 		return ok, false, undo
 	}
-	if tok != nil {
-		w.keep(parts, tok)
-	}
+	w.keep()
 	return ok, true, undo
 }
 
+// split breaks rel into its elements and the paths of its first k
+// elements for every k ("." for none): slices of rel, made in one pass.
+func split(rel string) (parts, prefixes []string) {
+	if rel == "." {
+		return nil, []string{"."}
+	}
+	parts = strings.Split(rel, "/")
+	prefixes = make([]string, 1, len(parts)+1)
+	prefixes[0] = "."
+	end := -1
+	for _, p := range parts {
+		end += 1 + len(p)
+		prefixes = append(prefixes, rel[:end])
+	}
+	return parts, prefixes
+}
+
 // walkState is the folders one resolution holds open.
+//
+// A path without links at depth d is resolved in O(d), so that listing
+// every folder of a deep chain, as a walk does, is not O(d^3): while the
+// path without links is a prefix of the name asked for (same), its path
+// strings are cut from that name; only past a link or ".." are they
+// joined anew.
 type walkState struct {
-	d    *Dir
-	real []string // the path without links so far
+	d        *Dir
+	asked    []string // the elements of the name asked for
+	prefixes []string // prefixes[k] is the path of asked[:k]
+	real     []string // the path without links so far
+	// same counts the elements of real equal to the first of asked.
+	same int
+	// looked is told what the resolution looked in (nil: nobody asks);
+	// low is the shortest real has been since its last onPath entry,
+	// lastLen that entry's length (see lookedIn.folders).
+	looked       *lookedIn
+	low, lastLen int
 	// held[i] is the folder real[:from+i]; held[0] is the root or a kept
-	// folder (kept), not the walk's to close.
-	held []*os.Root
-	from int
-	kept *heldDir
+	// folder (kept), not the walk's to close. The walk goes on from the
+	// asked element start.
+	held  []*os.Root
+	from  int
+	start int
+	kept  *heldDir
+	// tok is over every folder looked in so far, each watched before it
+	// was looked in (nil before the first, or when there is no watch);
+	// guarded is the last one added, and unwatched tells that one could
+	// not be watched. marks are the folders of the name asked for that
+	// the walk may keep (see keep).
+	watch     *watcher
+	tok       *Token
+	guarded   string
+	unwatched bool
+	marks     []mark
 	// lastInfo describes real's last element, when known.
 	lastInfo fs.FileInfo
 }
 
-// startKept starts the walk of rel (split in parts) at the deepest kept
-// folder on its way, and returns a Token for keeping the folders the
-// walk will open below it (nil if there are none, or no watcher).
-func (w *walkState) startKept(rel string, parts []string) *Token {
-	if len(parts) < 2 {
-		return nil
+// startKept starts the walk at the deepest kept folder on the way of
+// the name asked for.
+func (w *walkState) startKept() {
+	if w.watch == nil {
+		return
 	}
-	watch := w.d.watcher()
-	if watch == nil {
-		return nil
-	}
-	// The folders above each one that may be kept, "." first: a change to
-	// any of them may put another folder (or a link) at its name.
-	above := make([]string, len(parts)-1)
-	above[0] = "."
-	for k, end := 1, 0; k < len(above); k++ {
-		end += len(parts[k-1]) + min(k-1, 1)
-		above[k] = rel[:end]
-	}
-	for k := len(parts) - 1; k >= 1; k-- {
-		if h := w.d.held.get(folderOf(rel, parts, k, above)); h != nil {
-			w.kept, w.held[0], w.from = h, h.root, k
-			w.real = append(w.real, parts[:k]...)
-			break
+	for k := len(w.asked) - 1; k >= 1; k-- {
+		if h := w.d.held.get(w.prefixes[k]); h != nil {
+			w.kept, w.held[0], w.from, w.start = h, h.root, len(h.real), k
+			w.real = append(w.real, h.real...)
+			w.same = min(h.same, k)
+			w.tok = h.tok
+			return
 		}
 	}
-	if w.from == len(parts)-1 {
-		return nil // the last folder is kept: nothing to add
-	}
-	return watch.token(above, slices.Repeat([]bool{true}, len(above)))
 }
 
-// folderOf is the path of the first k parts of rel, k >= 1, from the
-// prefixes above (see startKept).
-func folderOf(rel string, parts []string, k int, above []string) string {
-	if k < len(above) {
-		return above[k]
+// guard adds folder p, about to be looked in, to the walk's Token: a
+// change to it after this is seen (see keep).
+func (w *walkState) guard(p string) {
+	if w.watch == nil || w.unwatched || (w.tok != nil && w.guarded == p) {
+		return
 	}
-	return rel[:len(rel)-len(parts[len(parts)-1])-1]
+	t := w.watch.token([]string{p}, []bool{true})
+	if t == nil {
+		w.tok, w.unwatched = nil, true
+		return
+	}
+	if w.tok != nil {
+		t = w.tok.then(t)
+	}
+	w.tok, w.guarded = t, p
 }
 
-// resolve walks parts from the first folder held (see Dir.resolve).
-func (w *walkState) resolve(parts []string, folders *[]string) (spot, bool) {
-	todo := parts[w.from:]
+// resolve walks the name asked for from the first folder held (see
+// Dir.resolve).
+func (w *walkState) resolve() (spot, bool) {
+	todo := w.asked[w.start:]
+	asked := len(todo) // todo ends with the asked elements not yet taken
+	w.low, w.lastLen = w.from, w.from
+	if w.looked != nil && w.looked.onPath {
+		w.looked.folders = append(w.looked.folders, w.path(w.from))
+	}
 	stale := true // lastInfo does not describe what real leads to
 	links := 0
 	for len(todo) > 0 {
 		elem := todo[0]
+		if len(todo) == asked {
+			asked--
+		}
 		todo = todo[1:]
+		ok, link := w.step(elem)
 		switch {
-		case elem == "" || elem == ".":
-			continue
-		case elem == "..":
-			if len(w.real) == 0 {
+		case !ok:
+			return spot{}, false
+		case link:
+			links++
+			if links > maxLinks {
 				return spot{}, false
 			}
-			w.real, w.lastInfo = w.real[:len(w.real)-1], nil
+			target, err := w.held[len(w.held)-1].Readlink(elem)
+			if err != nil || strings.HasPrefix(target, "/") {
+				return spot{}, false
+			}
+			todo = append(strings.Split(target, "/"), todo...)
 			stale = true
-			continue
-		case !w.d.visibleName(elem):
-			return spot{}, false
+		case elem != "" && elem != ".":
+			stale = elem == ".."
 		}
-		dir, ok := w.enter()
-		if !ok {
-			return spot{}, false
+		if len(todo) == asked {
+			w.mark(len(w.asked) - asked)
+			w.onPath()
 		}
-		if folders != nil {
-			addOnce(folders, realPath(w.real))
-		}
-		info, err := dir.Lstat(elem)
-		if err != nil {
-			return spot{}, false
-		}
-		if info.Mode()&fs.ModeSymlink == 0 {
-			w.real, w.lastInfo = append(w.real, elem), info
-			stale = false
-			continue
-		}
-		links++
-		target, err := dir.Readlink(elem)
-		if err != nil || links > maxLinks || strings.HasPrefix(target, "/") {
-			return spot{}, false
-		}
-		todo = append(strings.Split(target, "/"), todo...)
-		stale = true
 	}
 	return w.end(stale)
+}
+
+// step takes one element: it reports false if the walk fails there, and
+// link if elem is a symlink (looked up in the last folder held).
+func (w *walkState) step(elem string) (ok, link bool) {
+	switch {
+	case elem == "" || elem == ".":
+		return true, false
+	case elem == "..":
+		if len(w.real) == 0 {
+			return false, false
+		}
+		w.real, w.lastInfo = w.real[:len(w.real)-1], nil
+		w.same, w.low = min(w.same, len(w.real)), min(w.low, len(w.real))
+		for len(w.marks) > 0 && w.marks[len(w.marks)-1].depth > len(w.real) {
+			w.marks = w.marks[:len(w.marks)-1] // no longer on the way
+		}
+		return true, false
+	case !w.d.visibleName(elem):
+		return false, false
+	}
+	dir, ok := w.enter()
+	if !ok {
+		return false, false
+	}
+	w.guard(w.path(len(w.real)))
+	w.d.lookups.Add(1)
+	info, err := dir.Lstat(elem)
+	if err != nil {
+		return false, false
+	}
+	if info.Mode()&fs.ModeSymlink != 0 {
+		return true, true
+	}
+	if w.same == len(w.real) && w.same < len(w.asked) && w.asked[w.same] == elem {
+		w.same++
+	}
+	w.real, w.lastInfo = append(w.real, elem), info
+	return true, false
+}
+
+// path is the path of real's first k elements.
+func (w *walkState) path(k int) string {
+	if k <= w.same {
+		return w.prefixes[k]
+	}
+	return realPath(w.real[:k])
+}
+
+// onPath notes, when asked, where the name asked for led so far (a
+// folder on its way, or the name itself at the end).
+func (w *walkState) onPath() {
+	if w.looked == nil || !w.looked.onPath {
+		return
+	}
+	k := len(w.real)
+	f := &w.looked.folders
+	if w.low >= w.lastLen {
+		// real kept its first lastLen elements since the last entry,
+		// which is thus a folder above this one (or this one).
+		(*f)[len(*f)-1] = w.path(k)
+	} else {
+		*f = append(*f, w.path(k))
+	}
+	w.low, w.lastLen = k, k
+}
+
+// mark is where the first k elements of the name asked for led: the
+// folder real[:depth], found with what tok covers.
+type mark struct {
+	k, depth, same int
+	tok            *Token
+}
+
+// mark notes that the first k elements of the name asked for are
+// resolved, for keep.
+func (w *walkState) mark(k int) {
+	if w.tok != nil && k < len(w.asked) {
+		w.marks = append(w.marks, mark{k: k, depth: len(w.real), same: min(w.same, k), tok: w.tok})
+	}
 }
 
 // end describes where the walk ended, looking again if it ended on the
@@ -215,7 +330,7 @@ func (w *walkState) end(stale bool) (spot, bool) {
 			return spot{}, false
 		}
 	}
-	return spot{info: info, real: realPath(w.real), parent: dir, name: name}, true
+	return spot{info: info, real: w.path(len(w.real)), parent: dir, name: name}, true
 }
 
 // enter holds the folders of real open, opening those missing from the
@@ -235,6 +350,7 @@ func (w *walkState) enter() (*os.Root, bool) {
 		if d == len(w.real)-1 {
 			before = w.lastInfo
 		}
+		w.d.lookups.Add(1)
 		sub, err := enterFolder(w.held[len(w.held)-1], w.real[d], before)
 		if err != nil {
 			return nil, false
@@ -247,16 +363,23 @@ func (w *walkState) enter() (*os.Root, bool) {
 // depth is the depth of the deepest folder held.
 func (w *walkState) depth() int { return w.from + len(w.held) - 1 }
 
-// keep hands the folders the walk opened on the way of parts (the name
-// asked for, not a link's target) to the Dir's kept folders, under tok
-// (taken before they were opened, over the folders above each).
-func (w *walkState) keep(parts []string, tok *Token) {
-	for i := 1; i < len(w.held); i++ {
-		k := w.from + i
-		if k > len(tok.nodes) || k > len(w.real) || !slices.Equal(w.real[:k], parts[:k]) {
-			return
+// keep hands the folders the walk opened on the way of the name asked
+// for to the Dir's kept folders, each by the name it was asked by and
+// with the Token over every folder looked in to find it, each watched
+// before it was looked in: while that Token is current, the name still
+// leads to the folder, links or not. Only the deepest maxHeldDirs can
+// stay: the others are not offered.
+func (w *walkState) keep() {
+	if w.tok == nil {
+		return
+	}
+	for _, m := range w.marks[max(0, len(w.marks)-maxHeldDirs):] {
+		i := m.depth - w.from
+		if i < 1 || i >= len(w.held) || w.held[i] == nil {
+			continue
 		}
-		if w.d.held.put(realPath(w.real[:k]), w.held[i], tok.prefix(k)) {
+		h := &heldDir{name: w.prefixes[m.k], real: slices.Clone(w.real[:m.depth]), same: m.same, root: w.held[i], tok: m.tok}
+		if w.d.held.put(h) {
 			w.held[i] = nil
 		}
 	}
@@ -282,9 +405,17 @@ func realPath(elems []string) string {
 	return strings.Join(elems, "/")
 }
 
-// prefix is the Token over the first k paths of t.
-func (t *Token) prefix(k int) *Token {
-	return &Token{w: t.w, nodes: t.nodes[:k:k], gens: t.gens[:k:k], lost: t.lost}
+// then is the Token over the paths of t and then those of u, which
+// extends no other: current while both are (nil if either is nil). It
+// shares t, as lost only moves on, t's tells for both.
+func (t *Token) then(u *Token) *Token {
+	if t == nil || u == nil || t.w != u.w {
+		return nil
+	}
+	if len(u.nodes) == 0 {
+		return t
+	}
+	return &Token{w: t.w, up: t, nodes: u.nodes, gens: u.gens, lost: t.lost}
 }
 
 // watcher starts the Dir's notification service on first use; nil where

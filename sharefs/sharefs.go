@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,6 +73,9 @@ type Dir struct {
 	watch     *watcher // nil where changes cannot be watched
 	lists     listCache
 	held      heldDirs
+	// lookups counts the elements looked up and folders entered (each a
+	// system call or two), so tests can tell what a resolution costs.
+	lookups atomic.Int64
 }
 
 // ErrNotDir is returned by New when the path is not a folder.
@@ -152,18 +156,28 @@ func (d *Dir) List(name string) ([]Entry, error) {
 
 // list reads folder rel from the disk, and tells its version.
 func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
-	onPath, ok := d.foldersOnPath(rel)
+	// One resolution finds the folder and the folders on its way, and
+	// what is read is the folder it approved, not one swapped in since.
+	looked := lookedIn{onPath: true}
+	var f *os.File
+	var info fs.FileInfo
+	ok := d.find(rel, &looked, func(s spot) (bool, func()) {
+		if !s.info.IsDir() {
+			return false, nil
+		}
+		file, now, err := openSpot(d.root, s)
+		if err != nil {
+			return false, nil
+		}
+		f, info = file, now
+		return true, func() { file.Close(); f = nil }
+	})
 	if !ok {
 		return nil, Version{}, notExist(name)
 	}
-	// What is read must be the folder the policy approved, not one
-	// swapped in since.
-	real := onPath[len(onPath)-1]
-	f, info, err := d.openReal(real, true)
-	if err != nil {
-		return nil, Version{}, notExist(name)
-	}
 	defer f.Close()
+	onPath := looked.folders
+	real := onPath[len(onPath)-1]
 	dirents, err := f.ReadDir(-1)
 	if err != nil && len(dirents) == 0 {
 		return nil, Version{}, fmt.Errorf("list %q: %w", name, err)
@@ -178,24 +192,9 @@ func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
 	return slices.Clip(entries), versionOf(info), nil
 }
 
-// foldersOnPath resolves every folder from the root down to rel, the last
-// one being rel itself, or reports false if one is not a visible folder.
-func (d *Dir) foldersOnPath(rel string) (reals []string, ok bool) {
-	parts := strings.Split(rel, "/")
-	reals = []string{"."}
-	for i := range parts {
-		info, real, ok := d.resolve(strings.Join(parts[:i+1], "/"), nil)
-		if !ok || !info.IsDir() {
-			return nil, false
-		}
-		reals = append(reals, real)
-	}
-	return reals, true
-}
-
 // entryIn describes one directory entry of folder real (a resolved path,
-// reached through the folders onPath), or reports false if the policy
-// hides it.
+// reached through the folders onPath: see lookedIn.folders), or reports
+// false if the policy hides it.
 func (d *Dir) entryIn(real string, onPath []string, de fs.DirEntry) (Entry, bool) {
 	if !d.visibleName(de.Name()) {
 		return Entry{}, false
@@ -280,7 +279,7 @@ func Split(name string) ([]string, bool) {
 	if len(name) > 4096 || strings.ContainsAny(name, "\\\x00") {
 		return nil, false
 	}
-	var parts []string
+	parts := make([]string, 0, strings.Count(name, "/")+1)
 	for p := range strings.SplitSeq(name, "/") {
 		switch p {
 		case "":

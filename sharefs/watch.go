@@ -21,7 +21,11 @@ const maxWatches = 8192
 // Token tells whether what was read at a name may have changed since.
 // The nil Token is never current.
 type Token struct {
-	w     *watcher
+	w *watcher
+	// up is the Token this one extends (see then), nil for none: the
+	// Tokens of a deep chain of folders share what is above them, so
+	// each costs memory for its own paths only, not for its depth.
+	up    *Token
 	nodes []*watchNode
 	gens  []uint64
 	lost  uint64
@@ -39,9 +43,11 @@ func (t *Token) Current() bool {
 	if e&1 != 0 || w.lost.Load() != t.lost || w.sys.pending() {
 		return false
 	}
-	for i, n := range t.nodes {
-		if n.gen.Load() != t.gens[i] {
-			return false
+	for s := t; s != nil; s = s.up {
+		for i, n := range s.nodes {
+			if n.gen.Load() != s.gens[i] {
+				return false
+			}
 		}
 	}
 	return w.epoch.Load() == e // no events were applied meanwhile
