@@ -1,6 +1,7 @@
 package sharefs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -128,16 +129,24 @@ func (in *inotify) loop() {
 	}
 }
 
-// dispatch applies each event of a batch.
+// dispatch applies each event of a batch. The header is decoded, not
+// cast: Go pads syscall.InotifyEvent past its 16 bytes (for the empty
+// Name at its end), so a cast of an event in a full buffer's last bytes
+// reached past the buffer.
 func (in *inotify) dispatch(buf []byte) {
 	for len(buf) >= syscall.SizeofInotifyEvent {
-		ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[0]))
+		wd := int32(binary.NativeEndian.Uint32(buf[0:]))
+		mask := binary.NativeEndian.Uint32(buf[4:])
+		size := syscall.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[12:]))
 		switch {
-		case ev.Mask&syscall.IN_Q_OVERFLOW != 0:
+		case mask&syscall.IN_Q_OVERFLOW != 0:
 			in.w.changed(-1, false)
 		default:
-			in.w.changed(int(ev.Wd), ev.Mask&goneMask != 0)
+			in.w.changed(int(wd), mask&goneMask != 0)
 		}
-		buf = buf[syscall.SizeofInotifyEvent+int(ev.Len):]
+		if size > len(buf) {
+			return
+		}
+		buf = buf[size:]
 	}
 }
