@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"example.com/share/internal/membudget"
 )
 
 // Watch implements View.
@@ -43,7 +45,7 @@ func addOnce(list *[]string, p string) {
 // Bounds of the listing cache.
 const (
 	// listCacheMaxBytes bounds the memory of all kept listings.
-	listCacheMaxBytes = 24 << 20
+	listCacheMaxBytes = membudget.Listings
 	// listMaxAge re-reads even a watched folder now and then: a
 	// sub-folder's modification time changes without an event in its
 	// parent.
