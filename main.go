@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"example.com/share/ftpshare"
+	"example.com/share/internal/membudget"
 	"github.com/urfave/cli/v2"
 )
 
@@ -28,12 +29,6 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
-// memoryLimit is the heap size past which the garbage collector works
-// harder rather than let the heap grow: with every connection cap filled
-// by hostile clients it keeps peak RSS under the 128 MiB budget
-// (bench/RESULTS.md). GOMEMLIMIT overrides it.
-const memoryLimit = 96 << 20
-
 // gcPercent lets the heap grow to three times what is live before a
 // collection (GOGC's default is two): a small-file request allocates a
 // few kilobytes, and with the live heap of a few MiB, collections were a
@@ -43,7 +38,7 @@ const gcPercent = 200
 
 func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
+		debug.SetMemoryLimit(membudget.SoftLimit)
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)

@@ -10,6 +10,8 @@ import (
 	"io"
 	"sort"
 	"sync"
+
+	"example.com/share/internal/membudget"
 )
 
 // checkpoint is the state of a message's encoder after some bytes of the
@@ -108,9 +110,9 @@ var minMarkEvery int64 = 4 << 20
 
 // Checkpoint spacing and memory.
 const (
-	maxMarks      = 1024     // checkpoints of one file, at most
-	marksMemory   = 16 << 20 // bytes all checkpoints take, at most
-	longCatchUps  = 2        // catch-ups of more than one interval at once
+	maxMarks      = 1024                  // checkpoints of one file, at most
+	marksMemory   = membudget.Checkpoints // bytes all checkpoints take, at most
+	longCatchUps  = 2                     // catch-ups of more than one interval at once
 	markAlignment = 64 << 10
 )
 

@@ -11,14 +11,16 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"weak"
 
+	"example.com/share/internal/membudget"
 	"example.com/share/sharefs"
 )
 
 // cacheMaxBytes bounds the bytes of all kept renderings, every variant
 // counted (a variable so tests can make it small). A rendering over half
 // of it is served but not kept.
-var cacheMaxBytes int64 = 32 << 20
+var cacheMaxBytes int64 = membudget.Renderings
 
 // cachedBody is one rendered variant of a listing.
 type cachedBody struct {
@@ -40,12 +42,15 @@ type variant struct {
 	gzip   bool
 }
 
-// rendered is the cache's record of one folder listing: the view's
-// listing it was made from (the model) and its renderings.
+// rendered is the cache's record of one folder listing: which of the
+// view's listings it was made from (the model) and its renderings. It
+// does not hold that listing: the view's cache bounds listings, and one
+// held here past it would be memory no budget counts.
 type rendered struct {
-	name    string
-	entries []sharefs.Entry // as the view returned it; identity matters
-	elem    *list.Element   // in listingCache.lru
+	name  string
+	first weak.Pointer[sharefs.Entry] // the listing's first entry; identity matters
+	count int
+	elem  *list.Element // in listingCache.lru
 
 	mu sync.Mutex // guards bodies and readme
 	// size is guarded by listingCache.mu.
@@ -83,7 +88,7 @@ func (c *listingCache) get(name string, v variant) (*cachedBody, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.body(c.record(name, entries), v)
+	return c.body(c.record(name, entries), entries, v)
 }
 
 // record finds the record of folder name made from entries, or makes one.
@@ -91,43 +96,47 @@ func (c *listingCache) record(name string, entries []sharefs.Entry) *rendered {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.folders[name]; r != nil {
-		if sameListing(r.entries, entries) {
+		if r.madeFrom(entries) {
 			c.lru.MoveToFront(r.elem)
 			return r
 		}
 		c.removeLocked(r)
 	}
-	r := &rendered{name: name, entries: entries, bodies: map[variant]*cachedBody{}}
+	r := &rendered{name: name, count: len(entries), bodies: map[variant]*cachedBody{}}
+	if len(entries) > 0 {
+		r.first = weak.Make(&entries[0])
+	}
 	r.elem = c.lru.PushFront(r)
 	c.folders[name] = r
 	return r
 }
 
-// sameListing reports whether a and b are the same listing of the view
-// (the same array), not merely equal ones.
-func sameListing(a, b []sharefs.Entry) bool {
-	if len(a) != len(b) {
+// madeFrom reports whether r was made from this very listing of the view
+// (the same array), not merely an equal one. A listing the view has let
+// go is no longer in memory, so it cannot be the one asked about.
+func (r *rendered) madeFrom(entries []sharefs.Entry) bool {
+	if r.count != len(entries) {
 		return false
 	}
-	return len(a) == 0 || &a[0] == &b[0]
+	return len(entries) == 0 || r.first.Value() == &entries[0]
 }
 
-// body returns variant v of r, rendering it once; the gzip variant is
-// made from the plain one.
-func (c *listingCache) body(r *rendered, v variant) (*cachedBody, error) {
+// body returns variant v of r, made from entries, rendering it once; the
+// gzip variant is made from the plain one.
+func (c *listingCache) body(r *rendered, entries []sharefs.Entry, v variant) (*cachedBody, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if b := r.bodies[v]; b != nil {
 		return b, nil
 	}
-	if v.format == formatHTML && pageEstimate(r.readme, r.entries) > cacheMaxBytes/2 {
-		return c.bigPage(r, v)
+	if v.format == formatHTML && pageEstimate(r.readme, entries) > cacheMaxBytes/2 {
+		return c.bigPage(r, entries, v)
 	}
 	plainKey := v
 	plainKey.gzip = false
 	plain := r.bodies[plainKey]
 	if plain == nil {
-		data, err := c.render(r, v)
+		data, err := c.render(r, entries, v)
 		if err != nil {
 			return nil, err
 		}
@@ -191,18 +200,17 @@ func (c *listingCache) removeLocked(r *rendered) {
 }
 
 // render renders one plain variant; called with r.mu held.
-func (c *listingCache) render(r *rendered, v variant) ([]byte, error) {
-	entries := sorted(r.entries, v.order)
+func (c *listingCache) render(r *rendered, entries []sharefs.Entry, v variant) ([]byte, error) {
 	if v.format == formatJSON {
-		return renderJSON(c.base, r.name, entries)
+		return renderJSON(c.base, r.name, sorted(entries, v.order))
 	}
-	return renderHTML(c.pageData(r, v.order), entries), nil
+	return renderHTML(c.pageData(r, entries, v.order), sorted(entries, v.order)), nil
 }
 
 // pageData describes the page of r; called with r.mu held.
-func (c *listingCache) pageData(r *rendered, order listOrder) pageData {
+func (c *listingCache) pageData(r *rendered, entries []sharefs.Entry, order listOrder) pageData {
 	if !r.readmeDone {
-		r.readme = renderReadme(c.view, r.name, r.entries, c.log)
+		r.readme = renderReadme(c.view, r.name, entries, c.log)
 		r.readmeDone = true
 	}
 	return pageData{base: c.base, dir: r.name, root: c.root, order: order, ftpPort: c.ftpPort, readme: r.readme, noSums: !sumsAvailable(c.view), signing: c.signing, enc: encryptionNoteOf(c.view)}
@@ -212,13 +220,13 @@ func (c *listingCache) pageData(r *rendered, order listOrder) pageData {
 // a hundred thousand files makes 20 MB of HTML): the page is written
 // straight into the compressor, never whole in memory, and only its
 // gzip is kept. Called with r.mu held.
-func (c *listingCache) bigPage(r *rendered, v variant) (*cachedBody, error) {
+func (c *listingCache) bigPage(r *rendered, entries []sharefs.Entry, v variant) (*cachedBody, error) {
 	gzKey := v
 	gzKey.gzip = true
 	gz := r.bodies[gzKey]
 	if gz == nil {
 		var err error
-		if gz, err = c.renderCompressed(r, v.order); err != nil {
+		if gz, err = c.renderCompressed(r, entries, v.order); err != nil {
 			return nil, fmt.Errorf("compress listing of %q: %w", r.name, err)
 		}
 		c.keep(r, gzKey, gz)
@@ -231,7 +239,7 @@ func (c *listingCache) bigPage(r *rendered, v variant) (*cachedBody, error) {
 
 // renderCompressed writes the page of r in order through a tag and a
 // count into gzip (at its fastest: the page is large).
-func (c *listingCache) renderCompressed(r *rendered, order listOrder) (*cachedBody, error) {
+func (c *listingCache) renderCompressed(r *rendered, entries []sharefs.Entry, order listOrder) (*cachedBody, error) {
 	var out bytes.Buffer
 	zw, err := gzip.NewWriterLevel(&out, gzip.BestSpeed)
 	if err != nil {
@@ -239,7 +247,7 @@ func (c *listingCache) renderCompressed(r *rendered, order listOrder) (*cachedBo
 	}
 	sum, count := fnv.New64a(), &sizeCounter{}
 	bw := bufio.NewWriterSize(io.MultiWriter(sum, count, zw), outBufSize)
-	writePage(bw, c.pageData(r, order), sorted(r.entries, order))
+	writePage(bw, c.pageData(r, entries, order), sorted(entries, order))
 	if err := bw.Flush(); err != nil {
 		return nil, err
 	}

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"example.com/share/cardcrypt"
 	"example.com/share/sharefs"
@@ -337,5 +339,50 @@ func TestListingCacheUnderChange(t *testing.T) {
 	}
 	if m := listNames(t, ts.URL+"/"); len(m) != len(entries) {
 		t.Errorf("once the changes stopped the listing shows %d entries, the folder holds %d", len(m), len(entries))
+	}
+}
+
+// TestRenderingLetsListingGo: a kept rendering does not hold the view's
+// listing it was made from once the view has let it go, as that memory
+// is in no cache's budget (a 200,000-file folder's listing is 30 MB).
+func TestRenderingLetsListingGo(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 50 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("file-%03d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, shareView(t, dir, false), nil)
+	if resp, _ := doRequest(t, "GET", ts.URL+"/"); resp.StatusCode != 200 {
+		t.Fatalf("listing: %d", resp.StatusCode)
+	}
+	old, err := ts.cache.view.List("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := weak.Make(&old[0])
+	old = nil
+	if err := os.WriteFile(filepath.Join(dir, "new.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		now, err := ts.cache.view.List("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(now) == 51 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the view did not see the new file")
+		}
+	}
+	ts.cache.mu.Lock()
+	kept := len(ts.cache.folders)
+	ts.cache.mu.Unlock()
+	runtime.GC()
+	runtime.GC()
+	if kept != 1 || first.Value() != nil {
+		t.Errorf("%d renderings kept; the old listing still in memory: %v", kept, first.Value() != nil)
 	}
 }

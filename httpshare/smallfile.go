@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"example.com/share/internal/membudget"
 	"example.com/share/sharefs"
 )
 
@@ -22,7 +23,7 @@ const smallFileMax = 64 << 10
 
 // smallCacheMax bounds the bytes of all cached small files (a variable
 // so tests can make it small).
-var smallCacheMax int64 = 16 << 20
+var smallCacheMax int64 = membudget.SmallFiles
 
 // smallFile is one cached file with its response headers.
 type smallFile struct {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"example.com/share/internal/membudget"
 )
 
 // Watch implements View.
@@ -33,7 +35,7 @@ func (d *Dir) Watch(name string) *Token {
 // Bounds of the listing cache.
 const (
 	// listCacheMaxBytes bounds the memory of all kept listings.
-	listCacheMaxBytes = 24 << 20
+	listCacheMaxBytes = membudget.Listings
 	// listMaxAge re-reads even a watched folder now and then: a
 	// sub-folder's modification time changes without an event in its
 	// parent.
