@@ -328,7 +328,7 @@ type cfbWriter struct {
 	}
 	sha *sha1State // where the CPU can, the hash done in the CFB loop (then mdc is sha)
 	off int64      // bytes encrypted, with sha: where the 64-byte blocks begin
-	buf []byte     // ciphertext on its way to w; grows up to maxWrite
+	buf []byte     // ciphertext of small writes on its way to w; larger go through a borrowed chunk
 }
 
 // parallelHash is the write size from which hashing runs concurrently.
@@ -384,19 +384,23 @@ func (c *cfbWriter) Write(p []byte) (int, error) {
 // encrypt writes the CFB encryption of p, hashing p too with hash (which
 // needs sha).
 func (c *cfbWriter) encrypt(p []byte, hash bool) (int, error) {
-	if want := min(len(p), maxWrite); len(c.buf) < want {
-		// As large as the largest write so far: small files keep small buffers.
-		c.buf = make([]byte, max(want, 512))
+	buf := c.buf
+	if len(p) > smallWrite {
+		buf = getChunk() // borrowed only while this write lasts (streammem.go)
+		defer putChunk(buf)
+	} else if buf == nil {
+		c.buf = make([]byte, smallWrite)
+		buf = c.buf
 	}
 	written := 0
 	for len(p) > 0 {
-		n := min(len(p), len(c.buf))
+		n := min(len(p), len(buf))
 		if hash {
-			c.xorHash(c.buf[:n], p[:n])
+			c.xorHash(buf[:n], p[:n])
 		} else {
-			c.xor(c.buf[:n], p[:n])
+			c.xor(buf[:n], p[:n])
 		}
-		if _, err := c.w.Write(c.buf[:n]); err != nil {
+		if _, err := c.w.Write(buf[:n]); err != nil {
 			return written, err
 		}
 		p = p[n:]

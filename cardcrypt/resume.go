@@ -124,7 +124,7 @@ func (s *stream) settle() {
 	s.skipFast()
 	for s.out.skip > 0 && s.err == nil {
 		if s.err = s.gone(); s.err == nil {
-			s.fill()
+			s.fill(int(min(s.out.skip, streamChunk))) // no more after the offset than a Read takes
 		}
 	}
 }

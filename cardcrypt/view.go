@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"example.com/share/sharefs"
 )
@@ -219,24 +220,18 @@ func (v *view) Open(name string) (sharefs.File, error) {
 	return r, nil
 }
 
-// streamChunk is how much plaintext a stream encrypts at a time: with
-// maxWrite, the size of the reads from the file and of the writes to the
-// connection.
-const streamChunk = maxWrite
-
 // stream is an encrypted file being read: each Read encrypts the next
 // chunk of plaintext into out, then hands out what is ready. WriteTo
 // (which io.Copy prefers) encrypts straight to its writer instead.
 type stream struct {
-	f     sharefs.File
-	name  string
-	msg   io.WriteCloser
-	size  int64 // of the plaintext, as opened
-	out   sink
-	chunk []byte // for fill, made on first use
-	err   error  // sticky: io.EOF once the message is complete
-	pos   int64  // bytes of the file encrypted
-	res   *resume
+	f    sharefs.File
+	name string
+	msg  io.WriteCloser
+	size int64 // of the plaintext, as opened
+	out  sink
+	err  error // sticky: io.EOF once the message is complete
+	pos  int64 // bytes of the file encrypted
+	res  *resume
 	// ctx, when set, ends long work (catch-ups) once its client is gone;
 	// started is called once before a long catch-up begins; client
 	// waits for its own earlier long catch-up.
@@ -291,10 +286,12 @@ func (s *stream) Read(p []byte) (int, error) {
 		}
 	}
 	for s.out.buf.Len() == 0 && s.err == nil {
-		s.fill()
+		s.fill(len(p))
 	}
 	if s.out.buf.Len() > 0 {
-		return s.out.buf.Read(p)
+		n, err := s.out.buf.Read(p)
+		s.out.drained()
+		return n, err
 	}
 	return 0, s.err
 }
@@ -305,6 +302,7 @@ func (s *stream) Read(p []byte) (int, error) {
 func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	s.settle()
 	total, err := s.out.buf.WriteTo(w)
+	s.out.drained()
 	if err != nil {
 		s.err = err
 		return total, err
@@ -313,8 +311,15 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	if m, ok := s.msg.(*message); ok && s.err == nil && m.canSealInPlace() {
 		s.pipe(m, w, -1)
 	}
+	g := newGate(w)
 	for s.err == nil {
-		s.fill()
+		most, err := g.next(streamChunk, func() int64 { return 0 }, nil)
+		if err != nil {
+			s.out.err = err
+			s.err = fmt.Errorf("encrypt %s: %w", s.name, err)
+			break
+		}
+		s.fill(int(most))
 	}
 	total += s.out.n
 	werr := s.out.err
@@ -328,16 +333,12 @@ func (s *stream) WriteTo(w io.Writer) (int64, error) {
 	return total, s.err
 }
 
-// pipeBuffers is how many plaintext chunks a pipe has in flight: one
-// being read, one encrypted, one written (and one hashed, where the CPU
-// has no SHA instructions).
-const pipeBuffers = 3
-
 // pipe streams the rest of the file to w in three stages on as many
 // cores: a goroutine reads the file into a chunk, this one encrypts it in
 // place (hashing it in the same pass, or where the CPU cannot, after a
 // fourth goroutine has hashed it), another writes it to w, and the chunk
-// goes back to be read into again. The plaintext is copied once,
+// goes back to the pool. The reader reads no more ahead than w can take
+// (streammem.go), so a stalled client holds no chunk. The plaintext is copied once,
 // from the file, and the ciphertext once, to the connection. pipe ends
 // with s.err set; the message's end (the MDC) is left to fill. With stop
 // of 0 or more it ends instead, with s.err nil, once the file is
@@ -348,14 +349,17 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 	if hashStage {
 		nbuf++
 	}
-	free := make(chan []byte, nbuf)
-	for i := range nbuf {
-		if i == 0 && len(s.chunk) == streamChunk {
-			free <- s.chunk
-			continue
-		}
-		free <- make([]byte, streamChunk)
+	// A turn per chunk in flight; the chunks themselves are borrowed as
+	// they are read into and given back once written (streammem.go).
+	free := make(chan struct{}, nbuf)
+	for range nbuf {
+		free <- struct{}{}
 	}
+	var lend lender
+	defer lend.close()
+	g := newGate(w)
+	var busy atomic.Int64           // bytes read and not yet written
+	wrote := make(chan struct{}, 1) // a write is done: for a reader that waits
 	type piece struct {
 		b   []byte
 		err error
@@ -369,34 +373,48 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 		wg      sync.WaitGroup
 		written int64
 		werr    error
+		roomErr error // of the writer's Room, as the reader asked
 	)
+	release := func(b []byte) { // a chunk is through: a waiting reader may go on
+		lend.giveBack(b)
+		select {
+		case wrote <- struct{}{}:
+		default:
+		}
+	}
+	waitWrite := func() bool {
+		select {
+		case <-wrote:
+			return true
+		case <-quit:
+			return false
+		}
+	}
 	at := s.pos    // the reader's place in the file; pieces end at checkpoints
 	wg.Go(func() { // reader
 		defer close(plain)
 		for empty := 0; ; {
-			var b []byte
 			select {
-			case b = <-free:
+			case <-free:
 			case <-quit:
 				return
 			}
-			if s.res != nil {
-				b = b[:min(int64(len(b)), s.res.every-at%s.res.every)]
+			b, err := s.nextPiece(&g, &lend, at, stop, busy.Load, waitWrite)
+			switch {
+			case err == errQuit:
+				return
+			case err != nil && err != errStopped && !errors.Is(err, errGone):
+				roomErr, err = err, errWriteFailed
 			}
-			if err := s.gone(); err != nil || stop >= 0 && at >= stop {
-				if err == nil {
-					err = errStopped
-				}
+			if err != nil {
 				select {
-				case plain <- piece{b[:0], err, nil}:
+				case plain <- piece{b, err, nil}:
 				case <-quit:
 				}
 				return
 			}
-			if stop >= 0 {
-				b = b[:min(int64(len(b)), stop-at)]
-			}
 			n, err := s.f.Read(b)
+			busy.Add(int64(n))
 			at += int64(n)
 			if n > 0 || err != nil {
 				empty = 0
@@ -445,7 +463,9 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 					close(failed)
 				}
 			}
-			free <- b[:cap(b)] // room for every chunk: never blocks
+			busy.Add(-int64(len(b)))
+			release(b)
+			free <- struct{}{} // room for every turn: never blocks
 		}
 	})
 	for s.err == nil {
@@ -474,13 +494,16 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 			}
 			sealed <- p.b
 		} else {
-			free <- p.b[:cap(p.b)]
+			if p.b != nil {
+				release(p.b)
+			}
+			free <- struct{}{}
 		}
 		switch {
 		case p.err == io.EOF:
 			s.err = errPiped
-		case p.err == errStopped:
-			s.err = errStopped
+		case p.err == errStopped || p.err == errWriteFailed:
+			s.err = p.err
 		case errors.Is(p.err, errGone):
 			s.err = p.err
 		case p.err != nil:
@@ -491,6 +514,9 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 	close(sealed)
 	wg.Wait()
 	s.out.n += written
+	if werr == nil {
+		werr = roomErr
+	}
 	if werr != nil {
 		s.out.err = werr
 		s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
@@ -511,11 +537,45 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 	}
 }
 
+// nextPiece waits for the pipe's reader to be let read, and returns the
+// chunk to read into, cut to what may be read: up to the next
+// checkpoint, to stop, and to what the writer can take (gate). Its error
+// is the stream's end (errGone, errStopped), errQuit once the pipe stops,
+// or the writer's Room's.
+func (s *stream) nextPiece(g *gate, lend *lender, at, stop int64, busy func() int64, waitWrite func() bool) ([]byte, error) {
+	if err := s.gone(); err != nil {
+		return nil, err
+	}
+	if stop >= 0 && at >= stop {
+		return nil, errStopped
+	}
+	want := int64(streamChunk)
+	if s.res != nil {
+		want = min(want, s.res.every-at%s.res.every)
+	}
+	if stop >= 0 {
+		want = min(want, stop-at)
+	}
+	want, err := g.next(want, busy, waitWrite)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		if b := lend.borrow(); b != nil {
+			return b[:want], nil
+		}
+		if !waitWrite() {
+			return nil, errQuit
+		}
+	}
+}
+
 var (
 	errGone        = errors.New("stopped: its client has gone")
 	errPiped       = errors.New("the whole file went through the pipe")
 	errStopped     = errors.New("the pipe reached where it was to stop")
 	errWriteFailed = errors.New("write failed")
+	errQuit        = errors.New("the pipe stopped")
 )
 
 // gone is the error of a stream whose context has ended, or nil.
@@ -552,16 +612,16 @@ func (s *stream) readSealed(m *message, p []byte) int {
 	return n
 }
 
-// fill encrypts the next chunk, or ends the message at the end of the file.
-func (s *stream) fill() {
-	if s.chunk == nil {
-		// A small file gets a buffer its size (plus one byte to see the
-		// end in one read): many downloads of small files stay small.
-		s.chunk = make([]byte, min(max(s.size+1, 512), streamChunk))
-	}
-	n, err := s.f.Read(s.chunk[:s.room(len(s.chunk))])
+// fill encrypts up to most bytes of the file (at least 512), or ends
+// the message at the end of the file. A small file is read whole, with
+// a byte more to see its end in the same read.
+func (s *stream) fill(most int) {
+	chunk := getChunk()
+	defer putChunk(chunk)
+	want := min(max(int64(most), 512), max(s.size+1, 512), streamChunk)
+	n, err := s.f.Read(chunk[:s.room(int(want))])
 	if n > 0 {
-		if _, werr := s.msg.Write(s.chunk[:n]); werr != nil {
+		if _, werr := s.msg.Write(chunk[:n]); werr != nil {
 			s.err = fmt.Errorf("encrypt %s: %w", s.name, werr)
 			return
 		}

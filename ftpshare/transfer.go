@@ -151,6 +151,22 @@ func (w stallWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Room implements cardcrypt.RoomTeller: an encrypted file encrypts no
+// more ahead than the data connection can take, so a client that stops
+// reading pins none of its chunks. The wait counts as part of a write.
+func (w stallWriter) Room() (int, error) {
+	raw := netutil.Raw(w.c)
+	if raw == nil {
+		return 0, nil
+	}
+	_ = w.c.SetWriteDeadline(time.Now().Add(w.stall))
+	room, err := netutil.SendRoom(raw)
+	if err != nil {
+		return 0, fmt.Errorf("wait for the client to take more: %w", err)
+	}
+	return room, nil
+}
+
 // readerOnly hides any WriterTo, so the copy goes through the buffer.
 type readerOnly struct{ r io.Reader }
 

@@ -133,11 +133,25 @@ const minChunk = 8 << 10
 // as it runs, so it should seldom block; a client that stops reading
 // then pins no buffer while it stalls, only its connection.
 func (w *logWriter) nextChunk(most int64) (int64, error) {
+	room, err := w.Room()
+	if err != nil || room <= 0 {
+		return most, err
+	}
+	return min(most, max(int64(room), minChunk)), nil
+}
+
+// Room implements cardcrypt.RoomTeller: it waits, within the write
+// deadline, until the connection can take more, and returns about how
+// much (0 when it cannot tell). An encrypted file encrypts no more than
+// that ahead, so a client that stops reading pins none of its chunks.
+// Whoever asks is sending a body: the request's header fields go.
+func (w *logWriter) Room() (int, error) {
+	w.dropRequestHeader()
 	if !w.sockLooked {
 		w.sock, w.sockLooked = rawConnOf(w.req), true
 	}
 	if w.sock == nil {
-		return most, nil
+		return 0, nil
 	}
 	if hc, ok := w.req.Context().Value(heldConnKey{}).(*heldConn); ok {
 		hc.renew() // the wait counts as part of the write
@@ -146,10 +160,7 @@ func (w *logWriter) nextChunk(most int64) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("wait for the client to take more: %w", err)
 	}
-	if room <= 0 {
-		return most, nil
-	}
-	return min(most, max(int64(room), minChunk)), nil
+	return room, nil
 }
 
 // dropRequestHeader lets go of the request's header fields, but the

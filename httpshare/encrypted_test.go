@@ -33,10 +33,10 @@ func unzipAll(t *testing.T, data []byte) map[string][]byte {
 	return out
 }
 
-// TestEncryptedDownloads: behind cardcrypt's encrypting view, files and
-// folder archives leave only as OpenPGP messages that GnuPG decrypts to
-// the original bytes; nothing plain is offered.
-func TestEncryptedDownloads(t *testing.T) {
+// softwareEncryptor encrypts to a key made for the test, whose secret
+// part g holds.
+func softwareEncryptor(t testing.TB) (*cardcrypt.Encryptor, *cardtest.GnuPG) {
+	t.Helper()
 	g := cardtest.NewGnuPG(t, false)
 	key, err := cardcrypt.LoadRecipientFile(g.GenerateSoftware("share@example.org", "ed25519", "cv25519"))
 	if err != nil {
@@ -46,6 +46,14 @@ func TestEncryptedDownloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return enc, g
+}
+
+// TestEncryptedDownloads: behind cardcrypt's encrypting view, files and
+// folder archives leave only as OpenPGP messages that GnuPG decrypts to
+// the original bytes; nothing plain is offered.
+func TestEncryptedDownloads(t *testing.T) {
+	enc, g := softwareEncryptor(t)
 	plain := shareView(t, fixture.dir, false)
 	encView := enc.View(plain)
 
