@@ -12,6 +12,7 @@ import (
 
 	"example.com/share/internal/netutil"
 	"example.com/share/internal/testutil"
+	"example.com/share/sharefs"
 )
 
 // TestStalledDownloadsPinLittle: downloads at the header limits whose
@@ -19,24 +20,8 @@ import (
 // heap each while they stall: no copy buffer of net/http's and no header
 // fields, only the connection itself.
 func TestStalledDownloadsPinLittle(t *testing.T) {
-	if !netutil.CanSeePeerGone { // Linux: where SendRoom can tell
-		t.Skip("the socket's room is known on Linux only")
-	}
-	const conns = 128 // 64 per client address
-	dir := t.TempDir()
-	testutil.SparseFile(t, filepath.Join(dir, "big.img"), 1<<30)
-	ts := startServer(t, shareView(t, dir, false), nil)
 	stalled := headerRequest("/big.img", maxHeaderFields-1, maxHeaderBytes) // with its pad: at both limits
-	// Once first, so that what is made once (the MIME table) is not counted.
-	if resp, _ := doRequest(t, "GET", ts.URL+"/big.img", "Range", "bytes=0-0"); resp.StatusCode != 206 {
-		t.Fatalf("a range of big.img: %d", resp.StatusCode)
-	}
-	before := heapInUse()
-	for i := range conns {
-		stall(t, ts.Addr, fmt.Sprintf("127.0.11.%d", 1+i/64), stalled, 200)
-	}
-	time.Sleep(500 * time.Millisecond) // every socket fills and stalls
-	per := (heapInUse() - before) / conns
+	per := stalledHeap(t, nil, "/big.img", "bytes=0-0", "127.0.11.", func(int) (string, int) { return stalled, 200 })
 	t.Logf("%d KiB of heap per stalled download at the header limits", per>>10)
 	if per > 36<<10 {
 		t.Errorf("%d KiB of heap per stalled download; want at most 36 KiB", per>>10)
@@ -48,33 +33,48 @@ func TestStalledDownloadsPinLittle(t *testing.T) {
 // catch-up, then reads), hold little heap each while they stall: no
 // chunk of the encryption, only the connection and the stream.
 func TestStalledEncryptedDownloadsPinLittle(t *testing.T) {
-	if !netutil.CanSeePeerGone { // Linux: where SendRoom can tell
-		t.Skip("the socket's room is known on Linux only")
-	}
-	const conns = 128 // 64 per client address
-	dir := t.TempDir()
-	testutil.SparseFile(t, filepath.Join(dir, "big.img"), 1<<30)
 	enc, _ := softwareEncryptor(t)
-	ts := startServer(t, enc.View(shareView(t, dir, false)), nil)
-	// Once first, so that what is made once is not counted.
-	if resp, _ := doRequest(t, "GET", ts.URL+"/big.img.gpg", "Range", "bytes=300000-300000"); resp.StatusCode != 206 {
-		t.Fatalf("a range of big.img.gpg: %d", resp.StatusCode)
-	}
-	before := heapInUse()
-	for i := range conns {
-		req, want := "GET /big.img.gpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 200
+	per := stalledHeap(t, enc.View, "/big.img.gpg", "bytes=300000-300000", "127.0.13.", func(i int) (string, int) {
 		if i%2 == 1 { // from an offset: a catch-up, then the Read path
-			req, want = fmt.Sprintf("GET /big.img.gpg HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=%d-\r\n\r\n", 300000+i), 206
+			return fmt.Sprintf("GET /big.img.gpg HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=%d-\r\n\r\n", 300000+i), 206
 		}
-		stall(t, ts.Addr, fmt.Sprintf("127.0.13.%d", 1+i/64), req, want)
-	}
-	time.Sleep(time.Second) // every socket fills and stalls
-	runtime.GC()            // chunks idle in the pool go at the second collection
-	per := (heapInUse() - before) / conns
+		return "GET /big.img.gpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 200
+	})
 	t.Logf("%d KiB of heap per stalled encrypted download", per>>10)
 	if per > 48<<10 {
 		t.Errorf("%d KiB of heap per stalled encrypted download; want at most 48 KiB", per>>10)
 	}
+}
+
+// stalledHeap serves a sparse 1 GiB big.img (through wrap, unless nil),
+// asks target's warm range once, so that what is made once (the MIME
+// table) is not counted, then stalls 128 downloads asked by req(i), 64
+// from each of two addresses starting with from, and returns the heap
+// each holds.
+func stalledHeap(t *testing.T, wrap func(sharefs.View) sharefs.View, target, warm, from string, req func(int) (string, int)) int64 {
+	t.Helper()
+	if !netutil.CanTellRoom {
+		t.Skip("the socket's room is known on Linux only")
+	}
+	const conns = 128
+	dir := t.TempDir()
+	testutil.SparseFile(t, filepath.Join(dir, "big.img"), 1<<30)
+	var view sharefs.View = shareView(t, dir, false)
+	if wrap != nil {
+		view = wrap(view)
+	}
+	ts := startServer(t, view, nil)
+	if resp, _ := doRequest(t, "GET", ts.URL+target, "Range", warm); resp.StatusCode != 206 {
+		t.Fatalf("a range of %s: %d", target, resp.StatusCode)
+	}
+	before := heapInUse()
+	for i := range conns {
+		r, want := req(i)
+		stall(t, ts.Addr, fmt.Sprintf("%s%d", from, 1+i/64), r, want)
+	}
+	time.Sleep(time.Second) // every socket fills and stalls
+	runtime.GC()            // chunks idle in the pool go at the second collection
+	return (heapInUse() - before) / conns
 }
 
 // stall sends req from a client at from with a small receive window,

@@ -7,6 +7,9 @@ import (
 
 const pollOut = 0x4
 
+// CanTellRoom: SendRoom tells the room in a socket's send buffer here.
+const CanTellRoom = true
+
 // SendRoom waits until the socket can take more bytes without blocking,
 // within its write deadline (the wait fails with os.ErrDeadlineExceeded
 // past it), and returns about how many: the free part of its send
