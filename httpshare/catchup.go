@@ -22,6 +22,9 @@ import (
 // are returned. stop ends the watch; call it before closing the file.
 func bindToClient(w http.ResponseWriter, r *http.Request, f sharefs.File) (http.ResponseWriter, sharefs.File, context.CancelFunc) {
 	b, ok := f.(cardcrypt.Binder)
+	if ok {
+		dropUnusableRange(r) // a range to be ignored is no catch-up
+	}
 	if !ok || r.Header.Get("Range") == "" {
 		return w, f, func() {}
 	}

@@ -210,15 +210,21 @@ const maxRanges = 64
 // answered 416 as it should be, at most maxRanges ranges, and a range
 // unit other than bytes ignored.
 func serveContent(w http.ResponseWriter, r *http.Request, name string, e sharefs.Entry, rs io.ReadSeeker) {
-	if r.Header.Get("Range") != "" && (!byteRanges(r) || strings.Count(r.Header.Get("Range"), ",") >= maxRanges || !strongIfRange(r)) {
-		r.Header.Del("Range")
-	}
+	dropUnusableRange(r)
 	if !dropEmptySuffixes(r) {
 		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(e.Size, 10))
 		http.Error(w, "416 requested range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
 		return
 	}
 	http.ServeContent(w, r, path.Base(name), e.ModTime, rs)
+}
+
+// dropUnusableRange drops a Range header that is to be ignored: of
+// another unit, of more than maxRanges ranges, or behind a date If-Range.
+func dropUnusableRange(r *http.Request) {
+	if r.Header.Get("Range") != "" && (!byteRanges(r) || strings.Count(r.Header.Get("Range"), ",") >= maxRanges || !strongIfRange(r)) {
+		r.Header.Del("Range")
+	}
 }
 
 // byteRanges spells the Range header's unit as net/http reads it (units
