@@ -5,6 +5,24 @@ import (
 	"os"
 )
 
+// openFound opens what rel leads to, if want accepts what was looked
+// at, from the folder it was found in (see find): what is opened is what
+// was checked.
+func (d *Dir) openFound(rel string, looked *lookedIn, want func(fs.FileInfo) bool) (f *os.File, info fs.FileInfo, ok bool) {
+	ok = d.find(rel, looked, func(s spot) (bool, func()) {
+		if !want(s.info) {
+			return false, nil
+		}
+		file, now, err := openSpot(d.root, s)
+		if err != nil {
+			return false, nil
+		}
+		f, info = file, now
+		return true, func() { file.Close(); f, info = nil, nil }
+	})
+	return f, info, ok
+}
+
 // openSpot opens what a resolution found, from the folder it was found
 // in (root for the root itself), if it is still what was looked at.
 func openSpot(root *os.Root, s spot) (*os.File, fs.FileInfo, error) {

@@ -131,9 +131,9 @@ type walkState struct {
 	// lastLen that entry's length (see lookedIn.folders).
 	looked       *lookedIn
 	low, lastLen int
-	// held[i] is the folder real[:from+i]; held[0] is the root or a kept
-	// folder (kept), not the walk's to close. The walk goes on from the
-	// asked element start.
+	// held[i] is the folder real[:from+i], nil once let go (see enter);
+	// held[0] is the root or a kept folder (kept), not the walk's to
+	// close. The walk goes on from the asked element start.
 	held  []*os.Root
 	from  int
 	start int
@@ -334,16 +334,19 @@ func (w *walkState) end(stale bool) (spot, bool) {
 }
 
 // enter holds the folders of real open, opening those missing from the
-// deepest held one, and returns the last. A ".." above the first folder
-// held starts again from the root.
+// deepest held one, and returns the last. Only the deepest maxHeldDirs
+// stay open (those keep may offer), so a name 2000 deep does not hold
+// 2000 descriptors; a ".." above the first folder still held starts
+// again from the root.
 func (w *walkState) enter() (*os.Root, bool) {
 	for w.depth() > len(w.real) {
-		if len(w.held) == 1 {
-			w.held[0], w.from = w.d.root, 0
+		top := len(w.held) - 1
+		if top == 0 || w.held[top-1] == nil {
+			w.restart()
 			break
 		}
-		w.held[len(w.held)-1].Close()
-		w.held = w.held[:len(w.held)-1]
+		w.held[top].Close()
+		w.held = w.held[:top]
 	}
 	for d := w.depth(); d < len(w.real); d++ {
 		var before fs.FileInfo
@@ -356,8 +359,22 @@ func (w *walkState) enter() (*os.Root, bool) {
 			return nil, false
 		}
 		w.held = append(w.held, sub)
+		if i := len(w.held) - 1 - maxHeldDirs; i >= 1 && w.held[i] != nil {
+			w.held[i].Close()
+			w.held[i] = nil
+		}
 	}
 	return w.held[len(w.held)-1], true
+}
+
+// restart closes the folders the walk opened and holds the root alone.
+func (w *walkState) restart() {
+	for _, r := range w.held[1:] {
+		if r != nil {
+			r.Close()
+		}
+	}
+	w.held, w.from = append(w.held[:0], w.d.root), 0
 }
 
 // depth is the depth of the deepest folder held.
@@ -387,11 +404,7 @@ func (w *walkState) keep() {
 
 // close closes what the walk opened and did not keep.
 func (w *walkState) close() {
-	for _, r := range w.held[1:] {
-		if r != nil {
-			r.Close()
-		}
-	}
+	w.restart()
 	if w.kept != nil {
 		w.d.held.release(w.kept)
 	}

@@ -159,19 +159,7 @@ func (d *Dir) list(name, rel string) ([]Entry, Version, error) {
 	// One resolution finds the folder and the folders on its way, and
 	// what is read is the folder it approved, not one swapped in since.
 	looked := lookedIn{onPath: true}
-	var f *os.File
-	var info fs.FileInfo
-	ok := d.find(rel, &looked, func(s spot) (bool, func()) {
-		if !s.info.IsDir() {
-			return false, nil
-		}
-		file, now, err := openSpot(d.root, s)
-		if err != nil {
-			return false, nil
-		}
-		f, info = file, now
-		return true, func() { file.Close(); f = nil }
-	})
+	f, info, ok := d.openFound(rel, &looked, fs.FileInfo.IsDir)
 	if !ok {
 		return nil, Version{}, notExist(name)
 	}
@@ -234,20 +222,8 @@ func (d *Dir) OpenFile(name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check the type before opening (opening a device can have effects),
-	// and open what was checked, from the folder it was found in.
-	var f *os.File
-	ok := d.find(rel, nil, func(s spot) (bool, func()) {
-		if !s.info.Mode().IsRegular() {
-			return false, nil
-		}
-		file, _, err := openSpot(d.root, s)
-		if err != nil {
-			return false, nil
-		}
-		f = file
-		return true, func() { file.Close(); f = nil }
-	})
+	// Check the type before opening: opening a device can have effects.
+	f, _, ok := d.openFound(rel, nil, func(i fs.FileInfo) bool { return i.Mode().IsRegular() })
 	if !ok {
 		return nil, notExist(name)
 	}
