@@ -8,7 +8,6 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -77,14 +76,6 @@ func removeMany() {
 	if manyRoot != "" {
 		os.RemoveAll(manyRoot)
 	}
-}
-
-// heapInUse is the live heap after a collection.
-func heapInUse() int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
 }
 
 // dialSmallWindow connects with a receive buffer of a few KiB, as a
@@ -192,7 +183,7 @@ func TestFloodDuringTransferBounded(t *testing.T) {
 	dc := dialData(t, c.epsv())
 	defer dc.Close()
 	c.expect(150, "RETR huge.bin") // never read: the transfer stays running
-	heapBefore, cpuBefore := heapInUse(), testutil.CPUTime(t)
+	heapBefore, cpuBefore := testutil.HeapInUse(), testutil.CPUTime(t)
 	flood := []byte(strings.Repeat("NOOP\r\n", 1000))
 	_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	var sent int
@@ -204,7 +195,7 @@ func TestFloodDuringTransferBounded(t *testing.T) {
 		}
 	}
 	used := testutil.CPUTime(t) - cpuBefore
-	held := heapInUse() - heapBefore
+	held := testutil.HeapInUse() - heapBefore
 	sess := srv.snapshot()
 	if len(sess) != 1 {
 		t.Fatalf("%d sessions, want 1", len(sess))
@@ -269,7 +260,7 @@ func TestUnreadListingsHoldNoCopy(t *testing.T) {
 	}
 	_, addr := start(t, view, Options{}, "127.0.0.1")
 	const each = 9 // LIST and STAT sessions: 18 of the 20 one address may have
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	for i := range 2 * each {
 		c := smallWindowClient(t, addr)
 		if i < each {
@@ -282,7 +273,7 @@ func TestUnreadListingsHoldNoCopy(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // the STAT replies fill the socket buffers
-	held := heapInUse() - before
+	held := testutil.HeapInUse() - before
 	// A rendered copy of one listing is about 4 MiB; each session may hold
 	// its buffer and little else.
 	t.Logf("%d sessions with unread listings of %d entries: heap %+d KiB", 2*each, manyFiles, held>>10)

@@ -3,7 +3,6 @@ package ftpshare
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -44,8 +43,7 @@ func TestStalledEncryptedRetrPinsLittle(t *testing.T) {
 	warm := dial(t, addr)
 	warm.login()
 	warm.expect(213, "SIZE big.img.gpg")
-	before := heapInUse()
-	for i := range conns {
+	per := testutil.HeapPer(conns, time.Second, func(i int) { // every socket fills and stalls
 		from := fmt.Sprintf("127.0.14.%d", 1+i/20)
 		c := dialClientFrom(t, from, addr)
 		c.login()
@@ -58,10 +56,7 @@ func TestStalledEncryptedRetrPinsLittle(t *testing.T) {
 		}
 		t.Cleanup(func() { dc.Close() })
 		c.expect(150, "RETR big.img.gpg") // never read: the send stalls
-	}
-	time.Sleep(time.Second) // every socket fills and stalls
-	runtime.GC()            // chunks idle in the pool go at the second collection
-	per := (heapInUse() - before) / conns
+	})
 	t.Logf("%d KiB of heap per stalled encrypted RETR", per>>10)
 	if per > 48<<10 {
 		t.Errorf("%d KiB of heap per stalled encrypted RETR; want at most 48 KiB", per>>10)

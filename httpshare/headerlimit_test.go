@@ -8,10 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"example.com/share/internal/testutil"
 )
 
 // dialFrom opens a TCP connection to addr from the loopback address
@@ -104,7 +105,7 @@ func TestHeaderMemory(t *testing.T) {
 	const conns = 256 // 64 per client address
 	ts := startFixture(t)
 	stalled := headerRequest("/big.bin", maxHeaderFields, maxHeaderBytes)
-	before := heapInUse()
+	before := testutil.HeapInUse()
 	var open []net.Conn
 	for i := range conns {
 		c := dialFrom(t, fmt.Sprintf("127.0.2.%d", 1+i/64), ts.Addr)
@@ -121,7 +122,7 @@ func TestHeaderMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	per := (heapInUse() - before) / conns
+	per := (testutil.HeapInUse() - before) / conns
 	t.Logf("%d KiB of heap per stalled request at the header limits", per>>10)
 	if per > 64<<10 {
 		t.Errorf("%d KiB of heap per stalled request; want at most 64 KiB", per>>10)
@@ -133,14 +134,6 @@ func TestHeaderMemory(t *testing.T) {
 	if got := readStatuses(t, attack); fmt.Sprint(got) != "[431]" {
 		t.Errorf("5,700 fields: %v, want [431]", got)
 	}
-}
-
-// heapInUse is the heap in use after a collection, in bytes.
-func heapInUse() int64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse)
 }
 
 // TestHeaderLimitsTLS: over TLS the guard cannot read the header lines,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -67,14 +66,10 @@ func stalledHeap(t *testing.T, wrap func(sharefs.View) sharefs.View, target, war
 	if resp, _ := doRequest(t, "GET", ts.URL+target, "Range", warm); resp.StatusCode != 206 {
 		t.Fatalf("a range of %s: %d", target, resp.StatusCode)
 	}
-	before := heapInUse()
-	for i := range conns {
+	return testutil.HeapPer(conns, time.Second, func(i int) { // every socket fills and stalls
 		r, want := req(i)
 		stall(t, ts.Addr, fmt.Sprintf("%s%d", from, 1+i/64), r, want)
-	}
-	time.Sleep(time.Second) // every socket fills and stalls
-	runtime.GC()            // chunks idle in the pool go at the second collection
-	return (heapInUse() - before) / conns
+	})
 }
 
 // stall sends req from a client at from with a small receive window,
