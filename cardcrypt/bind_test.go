@@ -244,3 +244,20 @@ func TestOneLongCatchUpPerClient(t *testing.T) {
 		t.Errorf("after all ended: %d places taken, %d clients with turns", n, c)
 	}
 }
+
+// waiting is how many clients hold or wait for a turn.
+func (t *turns) waiting() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
+
+// users is how many streams of client hold or wait for its turn.
+func (t *turns) users(client netip.Addr) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tu := t.m[client]; tu != nil {
+		return tu.users
+	}
+	return 0
+}

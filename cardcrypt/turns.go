@@ -52,21 +52,3 @@ func (t *turns) take(client netip.Addr, done <-chan struct{}) (release func(), o
 		return nil, false
 	}
 }
-
-// waiting is how many clients hold or wait for a turn (for tests).
-func (t *turns) waiting() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
-}
-
-// users is how many streams of client hold or wait for its turn (for
-// tests).
-func (t *turns) users(client netip.Addr) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if tu := t.m[client]; tu != nil {
-		return tu.users
-	}
-	return 0
-}
