@@ -502,9 +502,7 @@ func (s *stream) pipe(m *message, w io.Writer, stop int64) {
 		switch {
 		case p.err == io.EOF:
 			s.err = errPiped
-		case p.err == errStopped || p.err == errWriteFailed:
-			s.err = p.err
-		case errors.Is(p.err, errGone):
+		case p.err == errStopped || p.err == errWriteFailed || errors.Is(p.err, errGone):
 			s.err = p.err
 		case p.err != nil:
 			s.err = fmt.Errorf("read %s: %w", s.name, p.err)
