@@ -153,15 +153,11 @@ func (s *stream) beginCatchUp() (release func(), err error) {
 		return nil, s.gone()
 	}
 	file, all := s.res.marks.catchUp, marks.longCatchUp
-	select {
-	case file <- struct{}{}:
-	case <-done:
+	if !enter(file, done) {
 		client()
 		return nil, s.gone()
 	}
-	select {
-	case all <- struct{}{}:
-	case <-done:
+	if !enter(all, done) {
 		<-file
 		client()
 		return nil, s.gone()

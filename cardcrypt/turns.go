@@ -44,11 +44,20 @@ func (t *turns) take(client netip.Addr, done <-chan struct{}) (release func(), o
 		}
 		t.mu.Unlock()
 	}
-	select {
-	case tu.ch <- struct{}{}:
-		return func() { <-tu.ch; leave() }, true
-	case <-done:
+	if !enter(tu.ch, done) {
 		leave()
 		return nil, false
+	}
+	return func() { <-tu.ch; leave() }, true
+}
+
+// enter takes a place of ch (a lock or a count of places), or gives up
+// once done is closed.
+func enter(ch chan struct{}, done <-chan struct{}) bool {
+	select {
+	case ch <- struct{}{}:
+		return true
+	case <-done:
+		return false
 	}
 }
