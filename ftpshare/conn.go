@@ -134,9 +134,9 @@ func (c *ctrlConn) Read(p []byte) (int, error) {
 		}
 		line, ok, err := c.lines.next()
 		if ok && c.readErr == nil && !c.hasLeft() {
-			c.logUnknown(line)
 			c.out = append([]byte(line), '\r', '\n')
 			c.mu.Unlock()
+			c.logUnknown(line) // the log's write is not made under c.mu
 			continue
 		}
 		if ok {
