@@ -18,7 +18,7 @@ import (
 // REST (a catch-up first), hold little heap each while they stall: no
 // chunk of the encryption.
 func TestStalledEncryptedRetrPinsLittle(t *testing.T) {
-	if !netutil.CanSeePeerGone { // Linux: where SendRoom can tell
+	if !netutil.CanTellRoom {
 		t.Skip("the socket's room is known on Linux only")
 	}
 	const conns = 40 // 20 per client address
