@@ -81,7 +81,7 @@ func wrapped(name string, inner ftp.Command) command {
 			// A refusal is logged as HTTP logs its 404s; the rest of
 			// these commands send nothing worth a line.
 			if code := st.conn.relay(func() { inner.Execute(sess, arg) }); code >= 400 {
-				s.logAccess(st, name, path, code, 0, start, "")
+				s.logRefusal(st, name, path, code, start)
 			}
 		},
 	}

@@ -43,6 +43,8 @@ type ctrlConn struct {
 	peer  netip.Addr // the client, without the IPv4-in-IPv6 prefix
 	local netip.Addr // our address on this connection
 	state *session   // per-session data-connection state
+	// refusals counts refused commands, for logRefusal's budget.
+	refusals atomic.Int32
 
 	wmu       sync.Mutex // serialises writes of whole replies
 	capturing bool       // under wmu: goftp's replies are held back by relay
@@ -185,7 +187,7 @@ func (c *ctrlConn) logUnknown(line string) {
 	if len(cmd) > maxUnknownCmd {
 		cmd = cmd[:maxUnknownCmd] + "…"
 	}
-	c.srv.logAccess(c.state, cmd, "", 500, 0, time.Now(), "")
+	c.srv.logRefusal(c.state, cmd, "", 500, time.Now())
 }
 
 // maxUnknownCmd is how much of an unknown command is logged; FTP's are
