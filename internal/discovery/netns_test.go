@@ -66,11 +66,15 @@ func TestAnnounceInNamespaces(t *testing.T) {
 
 	announcer.Signal(t, syscall.SIGTERM)
 	announcer.Expect(t, "the announcer stopped", func(l nstest.Line) bool { return l.Raw == "stopped" })
-	for _, typ := range []string{"_http._tcp", "_ftp._tcp"} {
-		watcher.Expect(t, "a goodbye for "+typ, func(l nstest.Line) bool {
-			return l.Type == "PTR" && l.Name == typ+".local." && l.Ptr == testInstance && l.TTL == 0
-		})
-	}
+	// Both goodbyes, in whatever order they come: one Expect per type
+	// would pass over the other's line if it came first.
+	goodbyes := map[string]bool{"_http._tcp.local.": false, "_ftp._tcp.local.": false}
+	watcher.Expect(t, "goodbyes for HTTP and FTP", func(l nstest.Line) bool {
+		if _, ok := goodbyes[l.Name]; ok && l.Type == "PTR" && l.Ptr == testInstance && l.TTL == 0 {
+			goodbyes[l.Name] = true
+		}
+		return goodbyes["_http._tcp.local."] && goodbyes["_ftp._tcp.local."]
+	})
 	if got := nstest.Browse(t, n.B, peer, "_http._tcp", "veth-b"); len(got) != 0 {
 		t.Errorf("B still finds HTTP after the stop: %+v", got)
 	}
